@@ -21,6 +21,15 @@ from typing import Any
 
 from torchperf.errors import InvalidParameterError, ResultsFileError
 
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
@@ -45,11 +54,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     -------
     pathlib.Path
         The destination path.
+
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        # mkstemp creates 0600 files; give the result the permissions open() would (umask).
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -128,6 +140,7 @@ def read_json(path: str | os.PathLike[str], *, what: str = "results file") -> An
         File to read.
     what : str
         How to call the file in error messages.
+
     """
     p = Path(path)
     try:
@@ -175,6 +188,7 @@ def safe_filename(name: str, *, max_length: int = 120) -> str:
     ------
     InvalidParameterError
         If ``name`` is not a string.
+
     """
     if not isinstance(name, str):
         raise InvalidParameterError(f"file name must be a str; got {type(name).__name__}.")

@@ -1,0 +1,98 @@
+import json
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from torchperf.errors import InvalidParameterError, ResultsFileError
+from torchperf.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+    safe_filename,
+    to_jsonable,
+)
+
+
+def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "sub" / "out.json"
+    atomic_write_json(target, {"a": 1})
+    atomic_write_json(target, {"a": 2, "b": [1.5, float("nan")]})
+    assert read_json(target) == {"a": 2, "b": [1.5, "NaN"]}
+    assert [p.name for p in target.parent.iterdir()] == ["out.json"]
+
+
+def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "old")
+
+    def boom(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_to_jsonable_handles_numpy_and_nonfinite():
+    np = pytest.importorskip("numpy")
+    out = to_jsonable({"x": np.float32(1.5), "y": np.arange(3), 2: (float("inf"), -float("inf"))})
+    assert out == {"x": 1.5, "y": [0, 1, 2], "2": ["Infinity", "-Infinity"]}
+    json.dumps(out, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"", "is empty"),
+        (b'{"a": [1, 2', "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+    ],
+)
+def test_read_json_errors_are_actionable(tmp_path, content, match):
+    p = tmp_path / "r.json"
+    p.write_bytes(content)
+    with pytest.raises(ResultsFileError, match=match):
+        read_json(p)
+
+
+def test_read_json_missing_and_directory(tmp_path):
+    with pytest.raises(ResultsFileError, match="does not exist"):
+        read_json(tmp_path / "nope.json")
+    with pytest.raises(ResultsFileError, match="is a directory"):
+        read_json(tmp_path)
+
+
+def test_read_json_accepts_asv_nan_literals(tmp_path):
+    p = tmp_path / "asv.json"
+    p.write_text('{"x": NaN, "y": Infinity}')
+    out = read_json(p)
+    assert out["y"] == float("inf")
+
+
+@given(st.text(max_size=200))
+def test_safe_filename_never_escapes(name):
+    out = safe_filename(name)
+    assert out and "/" not in out and "\\" not in out and ".." not in out
+    assert not out.startswith(".")
+    assert len(out) <= 120
+
+
+def test_safe_filename_rejects_non_str():
+    with pytest.raises(InvalidParameterError, match="must be a str"):
+        safe_filename(3)  # type: ignore[arg-type]
+
+
+def test_written_files_honour_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        import torchperf.fileio as fio
+
+        target = atomic_write_text(tmp_path / "r.txt", "x")
+        assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~fio._UMASK)
+        assert target.stat().st_mode & 0o044  # group/other can read under a 022 umask
+    finally:
+        os.umask(old)
