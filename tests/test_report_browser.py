@@ -1,0 +1,101 @@
+"""The HTML report in headless Chromium: images decode, tables render, injected markup stays text.
+
+Needs ``/usr/bin/chromium`` (install with ``tools/install-chromium.sh``; CI does).
+Drives ``tools/render_report.py`` (Chrome DevTools Protocol over a pipe).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+EVIL = "<img src=x onerror=alert(1)>"
+EVIL2 = "m</script><script>alert(2)</script>"
+
+
+def _chromium() -> str:
+    path = CHROMIUM if os.path.isfile(CHROMIUM) else shutil.which("chromium")
+    if not path or not os.access(path, os.X_OK):
+        pytest.skip(f"Chromium not installed at {CHROMIUM}; run tools/install-chromium.sh")
+    return path
+
+
+def _render_tool():
+    spec = importlib.util.spec_from_file_location("render_report", ROOT / "tools" / "render_report.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _run_with_names(tmp_path: Path, names: list[str]) -> Path:
+    from torchperf.result import BenchmarkResult
+    from torchperf.suite import save_run
+
+    rng = np.random.default_rng(0)
+    res: dict[str, dict[str, BenchmarkResult]] = {m: {} for m in ("latency", "accuracy", "size")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, n in enumerate(names):
+            res["latency"][n] = BenchmarkResult(
+                "latency", rng.lognormal(np.log(1e-3 / (i + 1)), 0.05, 10), {"number": 4}, unit="s"
+            )
+            res["accuracy"][n] = BenchmarkResult(
+                "accuracy", [0.9 + 0.01 * i], {"n_correct": 90 + i, "n_examples": 100},
+                unit="fraction", lower_is_better=False,
+            )
+            res["size"][n] = BenchmarkResult("size", [1e4 * (i + 1)], {}, unit="B")
+    return save_run(
+        tmp_path / "results.json",
+        res,
+        environment={"hostname": EVIL, "python": {"version": "3.11"}},
+        protocol={"baseline": names[0], "warmup_runs": 2, "measurement_runs": 10},
+        failures={EVIL2: {"latency": {"error": "ValueError", "message": EVIL}}},
+        models=names,
+    )
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium_and_injection_stays_text(tmp_path):
+    chromium = _chromium()
+    from torchperf.report import render_run
+
+    path = _run_with_names(tmp_path, ["base", EVIL, EVIL2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        files = render_run(path, tmp_path / "report")
+    tool = _render_tool()
+    shot = tmp_path / "shot.png"
+    info = tool.render(files["report.html"], chromium=chromium, screenshot=shot)
+    problems = tool.check(info, min_images=3, min_tables=5, require_text=(EVIL, "</script>"))
+    assert problems == [], problems
+    # what the checks mean, spelled out
+    assert all(im["naturalWidth"] > 100 and im["src_scheme"] == "data" for im in info["images"])
+    assert info["dialogs"] == [] and info["scripts"] == 0 and info["event_handlers"] == []
+    assert info["network"] == []
+    assert not info["screenshot_blank"] and shot.stat().st_size > 10_000
+    assert info["screenshot_size"][1] > 1000  # full page, not just the viewport
+
+
+@pytest.mark.slow
+def test_render_tool_detects_a_broken_page(tmp_path):
+    chromium = _chromium()
+    bad = tmp_path / "bad.html"
+    bad.write_text(f"<html><body>{EVIL}<table><tr><td>x</td></tr></table></body></html>")
+    tool = _render_tool()
+    info = tool.render(bad, chromium=chromium)
+    problems = tool.check(info, min_images=1, min_tables=1)
+    assert any("did not decode" in p for p in problems)
+    assert any("event handlers" in p for p in problems)
+    assert any("dialog" in p for p in problems)
+    assert tool.main([str(bad), "--chromium", chromium]) == 1

@@ -1,0 +1,1286 @@
+"""Reports of a saved run: Markdown, self-contained HTML, JSON and CSV.
+
+:func:`render_run` is the one entry point: given a run (the dict
+:func:`torchperf.suite.load_run` returns, or a suite's ``to_run()``) and an
+output directory it writes
+
+``report.md``
+    Markdown report; images referenced by relative file name.
+``report.html``
+    One self-contained HTML file: inline CSS, every image embedded as a
+    ``data:image/png;base64`` URI, no script, no external resource. A
+    Content-Security-Policy forbids scripts and remote loads, so the file is
+    safe to open from a CI artifact store even if a string slipped through.
+``results.json``
+    The run (schema ``torchperf.run`` version 1, every sample and metadata).
+``results.csv``
+    One row per model x metric (see :func:`torchperf.suite.results_frame`).
+``pareto.png`` / ``.svg``, ``metric_<name>.png`` / ``.svg``, ``latency_distribution.png`` / ``.svg``
+    The figures (when matplotlib is available and the metrics were measured).
+
+Each report states the environment (machine, Python, NumPy, BLAS library,
+version and threads), the protocol (warmup, samples, loops per sample,
+timer), each comparison with the baseline (ratio, its CI, p-value adjusted
+with the named multiple-comparison method, verdict), the Pareto set, the
+Olympics leaderboard and warnings: unstable measurements (coefficient of
+variation above 10 %, pyperf's threshold), outliers (Tukey fences, reported,
+never removed), warmups that never stabilised, and failures.
+
+Escaping: every string that comes from the user or from a results file
+(model names, metric names, units, error messages, environment values) goes
+through :func:`html_escape` in HTML and :func:`markdown_escape` in Markdown;
+file names derived from user strings go through
+:func:`torchperf.fileio.safe_filename`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from torchperf.errors import InvalidParameterError, TorchperfWarning
+from torchperf.fileio import atomic_write_bytes, atomic_write_text, safe_filename
+from torchperf.suite import (
+    adjust_comparisons,
+    compare_to_baseline,
+    load_run,
+    normalize_run,
+    results_frame,
+    run_to_jsonable,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from torchperf.result import BenchmarkResult
+
+__all__ = [
+    "CV_WARN_THRESHOLD",
+    "build_report",
+    "compare_runs",
+    "csv_text",
+    "html_escape",
+    "markdown_escape",
+    "render_html",
+    "render_markdown",
+    "render_run",
+    "summary_table",
+]
+
+#: Coefficient of variation above which a measurement is flagged as unstable (pyperf uses 10 %).
+CV_WARN_THRESHOLD = 0.10
+
+# --------------------------------------------------------------------------- escaping
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&$])")
+_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-=:])")
+
+
+def markdown_escape(text: object, *, line_start: bool = False) -> str:
+    r"""Escape a string so Markdown renders it as literal text (also inside a table cell).
+
+    Backslash-escapes ``\\ ` * _ { } [ ] ( ) < > # + ! | ~ & $`` (so no
+    emphasis, link, image, raw HTML, entity, math or table cell boundary can
+    be formed), escapes a leading list / heading marker, and turns line
+    breaks into spaces (a table row is one line).
+
+    Parameters
+    ----------
+    text : object
+        Converted with ``str()``.
+    line_start : bool
+        The text starts a line: also escape a leading ordered-list marker
+        (``1.``) or ``-``, ``=``, ``:`` (which would start a list, a setext
+        heading or a definition). Not needed inside table cells or after
+        other text.
+
+    Returns
+    -------
+    str
+
+    """
+    s = str(text).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    s = "".join(ch if ch.isprintable() else " " for ch in s)
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    if not line_start:
+        return s
+    return _MD_LINE_START.sub(
+        lambda m: (m.group(1) + m.group(2) + "\\" + m.group(3))
+        if m.group(2)
+        else (m.group(4) + "\\" + m.group(5)),
+        s,
+        count=1,
+    )
+
+
+def html_escape(text: object) -> str:
+    """Escape a string for HTML text and attribute values (``html.escape`` with quotes)."""
+    return html.escape(str(text), quote=True)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    from torchperf.result import format_quantity
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    try:
+        return str(format_quantity(value, unit))
+    except (ValueError, TypeError):
+        return f"{value:.4g} {unit}".strip()
+
+
+def _fmt_ratio(ratio: float) -> str:
+    if ratio is None or not math.isfinite(ratio):
+        return "n/a"
+    return f"{ratio:.3f}x"
+
+
+def _fmt_pct(pct: float) -> str:
+    if pct is None or not math.isfinite(pct):
+        return "n/a"
+    return f"{pct:+.1f}%"
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "n/a"
+    from torchperf.stats import format_p
+
+    return format_p(p).replace("p ", "", 1).replace("= ", "")
+
+
+def _fmt_ci(lo: float, hi: float, fmt: Any = _fmt_ratio) -> str:
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "n/a"
+    return f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+def _direction_word(lower_is_better: bool) -> str:
+    return "lower is better" if lower_is_better else "higher is better"
+
+
+# --------------------------------------------------------------------------- report data
+
+
+def _as_run(run: Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    if isinstance(run, (str, Path)):
+        return load_run(run)
+    if not isinstance(run, Mapping):
+        raise InvalidParameterError(
+            f"`run` must be a run dict (see torchperf.suite.load_run) or a path; got {type(run).__name__}."
+        )
+    return normalize_run(run)
+
+
+def _environment_facts(env: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Pick the human-relevant facts from ``collect_environment()`` output (tolerant of layout)."""
+
+    def get(*paths: str) -> Any:
+        for path in paths:
+            node: Any = env
+            for part in path.split("."):
+                if isinstance(node, Mapping) and part in node:
+                    node = node[part]
+                else:
+                    node = None
+                    break
+            if node not in (None, "", [], {}):
+                return node
+        return None
+
+    facts: list[tuple[str, str]] = []
+
+    def add(label: str, value: Any) -> None:
+        if value is not None:
+            facts.append((label, str(value)))
+
+    host, arch = get("hostname", "node"), get("machine")
+    add("machine", f"{host} ({arch})" if host and arch else (host or arch))
+    add("platform", get("platform.platform", "platform", "system", "os"))
+    add("CPU", get("cpu.model", "cpu.brand", "cpu.name", "cpu", "processor", "platform.processor"))
+    cores = get("cpu.logical_cores", "cores.logical", "logical_cores", "cpu_count", "cores")
+    physical = get("cpu.physical_cores", "cores.physical", "physical_cores")
+    if cores is not None:
+        add("cores", f"{cores} logical" + (f", {physical} physical" if physical is not None else ""))
+    add("Python", get("python.version", "python_version", "python"))
+    add("NumPy", get("numpy_imported", "packages.numpy", "numpy.version", "numpy_version", "numpy"))
+    blas = get("blas", "threadpoolctl")
+    if isinstance(blas, list) and blas:
+        parts = []
+        for lib in blas:
+            if isinstance(lib, Mapping):
+                name = lib.get("internal_api") or lib.get("name") or lib.get("user_api") or "?"
+                version = lib.get("version") or "?"
+                threads = lib.get("num_threads", "?")
+                parts.append(f"{name} {version} ({threads} threads)")
+        add("BLAS", "; ".join(parts) if parts else None)
+    elif blas is not None:
+        add("BLAS", blas)
+    threads = get("thread_env", "threads", "env_threads")
+    if isinstance(threads, Mapping):
+        shown = ", ".join(f"{k}={v}" for k, v in threads.items() if v not in (None, ""))
+        add("thread settings", shown or "none set")
+    add("torch", get("packages.torch"))
+    add("torchperf", get("packages.torchperf", "torchperf_version"))
+    timer = get("timer.function")
+    if timer is not None:
+        res = get("timer.resolution_s")
+        add("timer", f"{timer}" + (f" (resolution {res:g} s)" if isinstance(res, (int, float)) else ""))
+    commit = get("git.commit", "git_commit", "commit")
+    if commit is not None:
+        add("git commit", f"{commit}" + (" (dirty)" if get("git.dirty") is True else ""))
+    return facts
+
+
+def _loops_per_sample(results: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """``{metric: "1" or "1-64"}`` from the results' metadata (``number`` / ``loops``)."""
+    out: dict[str, str] = {}
+    for metric, per_model in results.items():
+        numbers = set()
+        for r in per_model.values():
+            md = r.metadata
+            for key in ("number", "loops", "loops_per_sample", "inner_loops"):
+                v = md.get(key) if isinstance(md, Mapping) else None
+                if isinstance(v, int) and not isinstance(v, bool):
+                    numbers.add(v)
+                    break
+        if numbers:
+            lo, hi = min(numbers), max(numbers)
+            out[metric] = str(lo) if lo == hi else f"{lo}-{hi}"
+    return out
+
+
+def _warmup_converged(metadata: Mapping[str, Any]) -> bool | None:
+    for key in ("warmup_converged", "converged"):
+        v = metadata.get(key)
+        if isinstance(v, bool):
+            return v
+    warm = metadata.get("warmup")
+    if isinstance(warm, Mapping) and isinstance(warm.get("converged"), bool):
+        return bool(warm["converged"])
+    return None
+
+
+def collect_warnings(run: Mapping[str, Any]) -> list[dict[str, str]]:
+    """List what a reader must know before trusting the numbers.
+
+    Returns
+    -------
+    list of dict
+        Each with ``kind`` (``"incomplete"``, ``"failure"``, ``"unstable"``,
+        ``"outliers"``, ``"warmup"``, ``"spread"``, ``"small-sample"`` or the
+        name of a warning class recorded during the run), ``metric``,
+        ``model`` and ``message``.
+
+    """
+    out: list[dict[str, str]] = []
+    seen: set[tuple[str, str, str]] = set()
+
+    def add(kind: str, metric: str, model: str, message: str) -> None:
+        key = (kind, metric, model + message)
+        if key not in seen:
+            seen.add(key)
+            out.append({"kind": kind, "metric": metric, "model": model, "message": message})
+
+    if not run.get("complete", False):
+        how = "was interrupted" if run.get("interrupted") else "did not finish"
+        add("incomplete", "", "", f"this run {how}: only the results listed below were measured.")
+    for model, per_metric in (run.get("failures") or {}).items():
+        if isinstance(per_metric, Mapping) and all(isinstance(v, Mapping) for v in per_metric.values()):
+            items = list(per_metric.items())
+        else:
+            items = [("", per_metric)]
+        for metric, rec in items:
+            err = rec.get("error", "error") if isinstance(rec, Mapping) else "error"
+            msg = rec.get("message", "") if isinstance(rec, Mapping) else str(rec)
+            add("failure", str(metric), str(model), f"failed ({err}): {msg}")
+    for metric, per_model in run["results"].items():
+        for model, r in per_model.items():
+            n = int(r.count)
+            cv = float(r.cv) if r.cv is not None else math.nan
+            if n >= 2 and math.isfinite(cv) and cv > CV_WARN_THRESHOLD:
+                add(
+                    "unstable",
+                    metric,
+                    model,
+                    f"coefficient of variation {cv:.1%} exceeds {CV_WARN_THRESHOLD:.0%}: "
+                    "the measurement is unstable (close other programs, pin threads, "
+                    "or raise measurement_runs).",
+                )
+            if n >= 2 and r.mean and math.isfinite(r.mean) and r.mean != 0:
+                far = max(abs(r.max_val - r.mean), abs(r.mean - r.min_val)) / abs(r.mean)
+                if far >= 0.5:
+                    add(
+                        "spread",
+                        metric,
+                        model,
+                        f"min or max is {far:.0%} away from the mean (pyperf's 50% check).",
+                    )
+            outliers = getattr(r, "outliers", None)
+            count = int(getattr(outliers, "count", 0) or 0) if outliers is not None else 0
+            if count:
+                add(
+                    "outliers",
+                    metric,
+                    model,
+                    f"{count} of {n} samples outside the Tukey fences (kept in every statistic).",
+                )
+            converged = _warmup_converged(r.metadata) if isinstance(r.metadata, Mapping) else None
+            if converged is False:
+                add("warmup", metric, model, "the warmup never stabilised (its cap was reached).")
+            if n < 3 and not (n >= 1 and r.min_val == r.max_val):
+                add("small-sample", metric, model, f"only {n} sample(s): intervals are unreliable.")
+    for w in run.get("warnings") or []:
+        add(
+            str(w.get("category", "warning")),
+            str(w.get("metric", "")),
+            str(w.get("model", "")),
+            str(w.get("message", "")),
+        )
+    return out
+
+
+def _pareto(run: Mapping[str, Any], objectives: Sequence[str]) -> Any:
+    from torchperf.pareto import pareto_front
+
+    results = run["results"]
+    objs = [m for m in objectives if results.get(m)]
+    if not objs:
+        return None
+    try:
+        return pareto_front(
+            {m: results[m] for m in objs},
+            objectives=objs,
+            confidence_level=float(run["protocol"].get("confidence_level", 0.95)),
+        )
+    except (InvalidParameterError, ValueError):
+        return None
+
+
+def build_report(
+    run: Mapping[str, Any] | str | Path, *, correction: str | None = None, threshold: float = 0.0
+) -> dict[str, Any]:
+    """Compute everything a report shows, from a run.
+
+    Parameters
+    ----------
+    run : Mapping or path
+        A run dict or the path of a ``results.json``.
+    correction : {"bh", "holm"}, optional
+        Multiple-comparison method; default the run protocol's (else BH).
+    threshold : float
+        Relative change below which no regression / improvement is called.
+
+    Returns
+    -------
+    dict
+        ``run`` (normalised), ``baseline``, ``models``, ``comparisons``,
+        ``pareto`` (ParetoResult over latency and accuracy, or None),
+        ``pareto_all`` (over every measured metric), ``leaderboard``
+        (``{event: [Row]}`` or None), ``warnings``, ``environment`` (list of
+        (label, value)), ``protocol`` (list of (label, value)), ``pending``.
+
+    """
+    r = _as_run(run)
+    results = r["results"]
+    models: list[str] = list(r["models"])
+    proto = r["protocol"]
+    baseline = proto.get("baseline")
+    if baseline not in models:
+        baseline = models[0] if models else None
+    correction = correction or str(proto.get("correction", "bh"))
+    if correction not in ("bh", "holm", "benjamini-hochberg", "fdr"):
+        correction = "bh"
+    confidence_level = float(proto.get("confidence_level", 0.95))
+    comparisons = (
+        compare_to_baseline(
+            results,
+            baseline,
+            correction=correction,
+            confidence_level=confidence_level,
+            threshold=threshold,
+            models=models,
+        )
+        if baseline is not None
+        else []
+    )
+    leaderboard = None
+    if results:
+        from torchperf.leaderboard import olympics
+
+        try:
+            leaderboard = olympics(results, confidence_level=confidence_level)
+        except (InvalidParameterError, ValueError):
+            leaderboard = None
+    metrics_run = list(proto.get("metrics") or results)
+    pending = [
+        (metric, model)
+        for metric in metrics_run
+        for model in models
+        if model not in results.get(metric, {}) and model not in (r["failures"] or {})
+    ]
+    loops = _loops_per_sample(results)
+    protocol_facts: list[tuple[str, str]] = []
+    for label, key in (
+        ("warmup calls", "warmup_runs"),
+        ("samples per measurement (n)", "measurement_runs"),
+        ("metrics", "metrics"),
+        ("baseline", "baseline"),
+        ("confidence level", "confidence_level"),
+        ("timer", "timer"),
+        ("latency input shape", "input_shape"),
+        ("throughput batch sizes", "batch_sizes"),
+        ("replication", "replication"),
+    ):
+        if proto.get(key) not in (None, "", []):
+            v = proto[key]
+            protocol_facts.append((label, ", ".join(map(str, v)) if isinstance(v, list) else str(v)))
+    if loops:
+        protocol_facts.append(
+            ("loops per sample", "; ".join(f"{m}: {v}" for m, v in loops.items()))
+        )
+    protocol_facts.append(
+        (
+            "comparisons",
+            "ratio of medians (candidate / baseline) with a confidence interval on the log scale; "
+            "p-values adjusted across all comparisons ("
+            + ("Holm" if comparisons and comparisons[0]["correction"] == "holm" else "Benjamini-Hochberg")
+            + "); metrics without spread are compared exactly",
+        )
+    )
+    return {
+        "run": r,
+        "baseline": baseline,
+        "models": models,
+        "comparisons": comparisons,
+        "pareto": _pareto(r, ("latency", "accuracy")),
+        "pareto_all": _pareto(r, [m for m in ("latency", "throughput", "accuracy", "memory", "size") if m in results] or list(results)),
+        "leaderboard": leaderboard,
+        "warnings": collect_warnings(r),
+        "environment": _environment_facts(r["environment"]),
+        "protocol": protocol_facts,
+        "pending": pending,
+    }
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _summary_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Rows of the summary table (raw strings; escape before rendering)."""
+    results = data["run"]["results"]
+    by_key = {(c["metric"], c["model"]): c for c in data["comparisons"]}
+    rows = []
+    for metric, per_model in results.items():
+        order = [m for m in data["models"] if m in per_model] + [
+            m for m in per_model if m not in data["models"]
+        ]
+        for model in order:
+            res = per_model[model]
+            lo, hi = res.median_ci
+            c = by_key.get((metric, model))
+            rows.append(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "median": _fmt(res.median, res.unit),
+                    "ci": f"[{_fmt(lo, res.unit)}, {_fmt(hi, res.unit)}]",
+                    "mean": _fmt(res.mean, res.unit),
+                    "cv": f"{res.cv:.1%}" if res.cv is not None and math.isfinite(res.cv) else "n/a",
+                    "n": str(res.count),
+                    "direction": "lower" if res.lower_is_better else "higher",
+                    "ratio": "baseline" if model == data["baseline"] else (_fmt_ratio(c["ratio"]) if c else "n/a"),
+                    "ratio_ci": _fmt_ci(c["ci_low"], c["ci_high"]) if c else "",
+                    "p": (_fmt_p(c["p_adjusted"]) if c["p_adjusted"] is not None else ("exact" if c["method"] == "exact" else "n/a")) if c else "",
+                    "verdict": c["verdict"] if c else "",
+                }
+            )
+    return rows
+
+
+_SUMMARY_HEAD = (
+    ("model", "model"),
+    ("metric", "metric"),
+    ("median", "median"),
+    ("ci", "95% CI of median"),
+    ("n", "n"),
+    ("cv", "CV"),
+    ("ratio", "vs baseline"),
+    ("ratio_ci", "ratio CI"),
+    ("p", "p (adj.)"),
+    ("verdict", "verdict"),
+)
+
+
+def _ci_label(data: Mapping[str, Any]) -> str:
+    cl = float(data["run"]["protocol"].get("confidence_level", 0.95))
+    return f"{cl:.0%}".rstrip("%") + "%"
+
+
+def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any] | None = None) -> str:
+    """Plain-text summary of a run: medians with CIs, ratio to the baseline, adjusted p-values.
+
+    Parameters
+    ----------
+    run : Mapping or path
+        A run dict (``load_run`` / ``BenchmarkSuite.to_run()``) or a path.
+    data : Mapping, optional
+        A precomputed :func:`build_report` result (saves recomputation).
+
+    Returns
+    -------
+    str
+        A fixed-width table (what ``torchperf run`` prints), followed by the
+        multiple-comparison method and, for incomplete runs, a note.
+
+    """
+    d = data if data is not None else build_report(run)
+    rows = _summary_rows(d)
+    cl = _ci_label(d)
+    head = [label.replace("95%", cl) for _, label in _SUMMARY_HEAD]
+    keys = [k for k, _ in _SUMMARY_HEAD]
+    table = [head] + [[_plain(r[k]) for k in keys] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(keys))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    method = d["comparisons"][0]["correction"] if d["comparisons"] else "benjamini-hochberg"
+    lines.append("")
+    lines.append(
+        f"ratio = candidate / baseline (medians; proportions for accuracy); p adjusted across {len(d['comparisons'])} comparisons "
+        f"({'Holm' if method == 'holm' else 'Benjamini-Hochberg'}); baseline: {_plain(d['baseline'])}."
+    )
+    if not d["run"]["complete"]:
+        lines.append("NOTE: incomplete run; only finished results are shown.")
+    return "\n".join(lines)
+
+
+def _plain(text: object) -> str:
+    """Make a string safe for a one-line terminal cell (no control characters)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def save_figure_files(fig: Figure, stem: str | Path) -> dict[str, Path]:
+    """Save ``fig`` as ``<stem>.png`` and ``<stem>.svg`` atomically.
+
+    Returns
+    -------
+    dict
+        ``{"png": Path, "svg": Path}``.
+
+    """
+    from torchperf import plots
+
+    paths = plots.save_figure(fig, stem, formats=("png", "svg"))
+    return {p.suffix.lstrip("."): p for p in paths}
+
+
+def pareto_figure(
+    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    x_metric: str,
+    y_metric: str,
+    *,
+    provenance: str | None = None,
+    confidence_level: float = 0.95,
+) -> Figure:
+    """Pareto scatter of two metrics (see :func:`torchperf.plots.plot_pareto`)."""
+    from torchperf import plots
+
+    return plots.plot_pareto(
+        results,
+        x_metric=x_metric,
+        y_metric=y_metric,
+        provenance=provenance,
+        confidence_level=confidence_level,
+    )
+
+
+def standard_figures(
+    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    *,
+    provenance: str | None = None,
+    confidence_level: float = 0.95,
+    on_error: str = "raise",
+) -> dict[str, Figure]:
+    """Draw the report's figures.
+
+    Parameters
+    ----------
+    results : Mapping
+        ``{metric: {model: BenchmarkResult}}``.
+    provenance : str, optional
+        Footer line of every figure.
+    confidence_level : float
+        Level of the error bars.
+    on_error : {"raise", "warn"}
+        What to do when one figure cannot be drawn: raise, or warn with
+        :class:`~torchperf.errors.TorchperfWarning` and go on without it
+        (reports use ``"warn"`` so a plotting problem never costs the report).
+
+    Returns
+    -------
+    dict
+        ``{file stem: Figure}``: ``pareto`` (latency vs accuracy, when both
+        were measured), ``metric_<name>`` per metric (bars with CIs) and
+        ``latency_distribution`` (ECDF with p50/p99, when latency was
+        measured). Stems derived from metric names pass through
+        :func:`torchperf.fileio.safe_filename`.
+
+    """
+    from torchperf import plots
+
+    if on_error not in ("raise", "warn"):
+        raise InvalidParameterError(f"`on_error` must be 'raise' or 'warn'; got {on_error!r}.")
+    jobs: list[tuple[str, Any]] = []
+    if results.get("latency") and results.get("accuracy"):
+        jobs.append(
+            (
+                "pareto",
+                lambda: pareto_figure(
+                    results, "latency", "accuracy", provenance=provenance, confidence_level=confidence_level
+                ),
+            )
+        )
+    for metric, per_model in results.items():
+        if per_model:
+            jobs.append(
+                (
+                    safe_filename(f"metric_{metric}"),
+                    lambda metric=metric: plots.plot_metric_bars(
+                        results, [metric], provenance=provenance, confidence_level=confidence_level
+                    ),
+                )
+            )
+    if results.get("latency"):
+        jobs.append(
+            (
+                "latency_distribution",
+                lambda: plots.plot_latency_distribution(results["latency"], provenance=provenance),
+            )
+        )
+    figures: dict[str, Figure] = {}
+    for stem, draw in jobs:
+        try:
+            figures[stem] = draw()
+        except Exception as exc:
+            if on_error == "raise":
+                raise
+            warnings.warn(
+                f"figure {stem!r} could not be drawn ({type(exc).__name__}: {exc}); "
+                "the report is written without it.",
+                TorchperfWarning,
+                stacklevel=2,
+            )
+    return figures
+
+
+def provenance_line(data: Mapping[str, Any]) -> str:
+    """One line of provenance for figure footers: protocol and environment facts."""
+    facts = dict(data["protocol"])
+    env = dict(data["environment"])
+    parts = [
+        f"n={facts.get('samples per measurement (n)', '?')}",
+        f"warmup={facts.get('warmup calls', '?')}",
+    ]
+    if "loops per sample" in facts:
+        parts.append(f"loops/sample {facts['loops per sample']}")
+    if "timer" in facts:
+        parts.append(f"timer {facts['timer']}")
+    for label in ("machine", "Python", "NumPy", "BLAS", "git commit"):
+        if label in env:
+            parts.append(f"{label} {env[label]}")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> list[str]:
+    out = ["| " + " | ".join(head) + " |"]
+    out.append("|" + "|".join(("---:" if a == "r" else "---") for a in (align or "l" * len(head)).ljust(len(head), "l")) + "|")
+    out.extend("| " + " | ".join(row) + " |" for row in rows)
+    return out
+
+
+def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None = None) -> str:
+    """Render a :func:`build_report` result as Markdown.
+
+    Parameters
+    ----------
+    data : Mapping
+        Output of :func:`build_report`.
+    images : Mapping, optional
+        ``{title: relative file name}`` of figures to reference.
+
+    Returns
+    -------
+    str
+
+    """
+    e = markdown_escape
+    run = data["run"]
+    cl = _ci_label(data)
+    out: list[str] = ["# torchperf benchmark report", ""]
+    status = "complete" if run["complete"] else ("INTERRUPTED (partial)" if run["interrupted"] else "incomplete")
+    out.append(f"Run created {e(run['created'])}, updated {e(run['updated'])}; status: **{status}**.")
+    out.append("")
+    if data["baseline"] is not None:
+        out.append(f"Baseline: **{e(data['baseline'])}**. Models: {', '.join(e(m) for m in data['models'])}.")
+        out.append("")
+    if not run["complete"]:
+        done = sum(len(v) for v in run["results"].values())
+        out.append(f"Completed {done} model x metric results; still pending: {len(data['pending'])}.")
+        if data["pending"]:
+            out.append("")
+            out.append("Pending: " + ", ".join(f"{e(m)} / {e(n)}" for m, n in data["pending"]) + ".")
+        out.append("")
+
+    out += ["## Summary", ""]
+    rows = _summary_rows(data)
+    if rows:
+        keys = [k for k, _ in _SUMMARY_HEAD]
+        head = [label.replace("95%", cl) for _, label in _SUMMARY_HEAD]
+        out += _md_table(head, [[e(r[k]) for k in keys] for r in rows], "llrrrrrrll")
+    else:
+        out.append("No results.")
+    out.append("")
+
+    out += ["## Comparisons with the baseline", ""]
+    if data["comparisons"]:
+        first = data["comparisons"][0]
+        method = "Holm (family-wise error)" if first["correction"] == "holm" else "Benjamini-Hochberg (false-discovery rate)"
+        out.append(
+            f"Each model vs **{e(data['baseline'])}**: ratio of {e(first['statistic'])}s (candidate / baseline) "
+            f"with its {cl} confidence interval, the test's p-value and the p-value adjusted with {method} across "
+            f"the {first['family_size']} statistical comparisons of this report. Exact comparisons (no spread in "
+            "either sample, e.g. model size) carry no p-value and are not in the family. A verdict of regression or "
+            f"improvement needs an adjusted p <= {1 - float(run['protocol'].get('confidence_level', 0.95)):.2g}."
+        )
+        out.append("")
+        crow = []
+        for c in data["comparisons"]:
+            crow.append(
+                [
+                    e(c["metric"]),
+                    e(c["model"]),
+                    _fmt_ratio(c["ratio"]),
+                    _fmt_pct(c["percent_change"]),
+                    _fmt_ci(c["ci_low"], c["ci_high"]),
+                    _fmt_p(c["p_value"]),
+                    _fmt_p(c["p_adjusted"]),
+                    e(c["method"] or "n/a"),
+                    e(c["verdict"]) + (f" ({e(c['note'])})" if c.get("note") and c["method"] != "exact" else ""),
+                ]
+            )
+        out += _md_table(
+            ["metric", "model", "ratio", "change", f"{cl} CI", "p", "p (adj.)", "test", "verdict"],
+            crow,
+            "llrrrrrll",
+        )
+    else:
+        out.append("No comparisons (a single model, or the baseline has no results).")
+    out.append("")
+
+    out += _md_pareto(data)
+    out += _md_leaderboard(data)
+
+    if images:
+        out += ["## Figures", ""]
+        for title, fname in images.items():
+            out.append(f"![{e(title)}]({safe_filename(fname)})")
+            out.append("")
+
+    out += ["## Warnings", ""]
+    if data["warnings"]:
+        for w in data["warnings"]:
+            where = " / ".join(e(x) for x in (w["model"], w["metric"]) if x)
+            out.append(f"- **{e(w['kind'])}**" + (f" {where}" if where else "") + f": {e(w['message'])}")
+    else:
+        out.append("None: every measurement passed the stability checks.")
+    out.append("")
+
+    out += ["## Protocol", ""]
+    out += _md_table(["item", "value"], [[e(k), e(v)] for k, v in data["protocol"]])
+    out.append("")
+    out += ["## Environment", ""]
+    if data["environment"]:
+        out += _md_table(["item", "value"], [[e(k), e(v)] for k, v in data["environment"]])
+    else:
+        out.append("Not recorded.")
+    out.append("")
+    return "\n".join(out)
+
+
+def _pareto_lines(p: Any) -> list[tuple[str, str, str, str]]:
+    """``(model, status, rank, detail)`` for a ParetoResult."""
+    rows = []
+    for m in p.names:
+        status = p.status(m)
+        if status == "tied":
+            detail = "dominated on point estimates by " + ", ".join(p.dominated_by[m]) + ", but not with confidence"
+        elif status == "dominated":
+            detail = "dominated with confidence by " + ", ".join(p.confidently_dominated_by[m])
+        else:
+            detail = ""
+        rows.append((m, status, str(p.ranks[m]), detail))
+    return rows
+
+
+def _md_pareto(data: Mapping[str, Any]) -> list[str]:
+    e = markdown_escape
+    out = ["## Pareto set", ""]
+    shown = False
+    for key, title in (("pareto", "latency vs accuracy"), ("pareto_all", "all measured metrics")):
+        p = data[key]
+        if p is None:
+            continue
+        shown = True
+        objs = ", ".join(f"{e(o)} ({'min' if d == 'min' else 'max'})" for o, d in zip(p.objectives, p.directions, strict=True))
+        out.append(f"**{e(title)}** over {objs}: frontier = {', '.join(e(m) for m in p.members) or 'none'}.")
+        out.append("")
+        out += _md_table(["model", "status", "rank", "detail"], [[e(x) for x in row] for row in _pareto_lines(p)])
+        out.append("")
+    if not shown:
+        out += ["Not enough metrics for a Pareto analysis.", ""]
+    return out
+
+
+def _leader_rows(data: Mapping[str, Any]) -> list[tuple[str, list[list[str]]]]:
+    from torchperf.leaderboard import EVENTS
+
+    board = data["leaderboard"] or {}
+    sections = []
+    for key, rows in board.items():
+        table = []
+        for r in rows:
+            unit = r.unit
+            val = _fmt(r.value, unit) if unit else f"{r.value:.4g}"
+            ci = f"[{_fmt(r.ci[0], unit) if unit else f'{r.ci[0]:.4g}'}, {_fmt(r.ci[1], unit) if unit else f'{r.ci[1]:.4g}'}]"
+            table.append([str(r.rank), r.model, val, ci, ", ".join(r.tied_with) or "-", r.note])
+        sections.append((EVENTS.get(key, key), table))
+    return sections
+
+
+def _md_leaderboard(data: Mapping[str, Any]) -> list[str]:
+    e = markdown_escape
+    out = ["## Leaderboard (TorchPerf Olympics)", ""]
+    sections = _leader_rows(data)
+    if not sections:
+        return [*out, "No leaderboard (no results).", ""]
+    for title, table in sections:
+        out += [f"### {e(title)}", ""]
+        if table:
+            out += _md_table(["rank", "model", "value", "CI", "tied with", "note"], [[e(c) for c in row] for row in table], "rlrrll")
+        else:
+            out.append("No model has the metrics this event needs.")
+        out.append("")
+    return out
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;max-width:96em;
+padding:0 1em;color:#111;line-height:1.45}
+h1{font-size:1.7em;border-bottom:2px solid #333}h2{margin-top:1.6em;border-bottom:1px solid #bbb}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em}
+th,td{border:1px solid #999;padding:.25em .6em;vertical-align:top}
+th{background:#e8e8e8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr:nth-child(even) td{background:#f6f6f6}
+.status{font-weight:bold}.partial{color:#8a1c1c}
+.regression td:last-child{font-weight:bold;text-decoration:underline}.improvement td:last-child{font-weight:bold}
+td:first-child{white-space:nowrap}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #ccc}
+figcaption{font-size:.9em;color:#444}ul.warnings li{margin:.2em 0}
+code{background:#f0f0f0;padding:0 .2em}
+"""
+
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), cls: Sequence[str] | None = None) -> str:
+    h = html_escape
+    parts = ["<table>", "<thead><tr>" + "".join(f"<th>{h(c)}</th>" for c in head) + "</tr></thead>", "<tbody>"]
+    for i, row in enumerate(rows):
+        cells = []
+        for j, c in enumerate(row):
+            attr = ' class="num"' if j in numeric else ""
+            cells.append(f"<td{attr}>{h(c)}</td>")
+        rcls = f' class="{h(cls[i])}"' if cls and cls[i] else ""
+        parts.append(f"<tr{rcls}>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
+def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None = None) -> str:
+    """Render a :func:`build_report` result as one self-contained HTML page.
+
+    Parameters
+    ----------
+    data : Mapping
+        Output of :func:`build_report`.
+    images : Mapping, optional
+        ``{caption: PNG bytes}``, embedded as ``data:`` URIs.
+
+    Returns
+    -------
+    str
+        HTML5 text: inline CSS, no script, no external resource, and a
+        Content-Security-Policy that forbids both.
+
+    """
+    h = html_escape
+    run = data["run"]
+    cl = _ci_label(data)
+    body: list[str] = ["<h1>torchperf benchmark report</h1>"]
+    if run["complete"]:
+        status = '<span class="status">complete</span>'
+    else:
+        word = "INTERRUPTED (partial)" if run["interrupted"] else "incomplete"
+        status = f'<span class="status partial">{word}</span>'
+    body.append(f"<p>Run created {h(run['created'])}, updated {h(run['updated'])}; status: {status}.</p>")
+    if data["baseline"] is not None:
+        body.append(
+            f"<p>Baseline: <strong>{h(data['baseline'])}</strong>. Models: "
+            + ", ".join(h(m) for m in data["models"])
+            + ".</p>"
+        )
+    if not run["complete"]:
+        done = sum(len(v) for v in run["results"].values())
+        body.append(f"<p>Completed {done} model &times; metric results; still pending: {len(data['pending'])}.</p>")
+        if data["pending"]:
+            body.append("<p>Pending: " + ", ".join(f"{h(m)} / {h(n)}" for m, n in data["pending"]) + ".</p>")
+
+    body.append("<h2>Summary</h2>")
+    rows = _summary_rows(data)
+    if rows:
+        keys = [k for k, _ in _SUMMARY_HEAD]
+        head = [label.replace("95%", cl) for _, label in _SUMMARY_HEAD]
+        body.append(
+            _html_table(
+                head,
+                [[r[k] for k in keys] for r in rows],
+                numeric=(2, 3, 4, 5, 6, 7, 8),
+                cls=[r["verdict"] if r["verdict"] in ("regression", "improvement") else "" for r in rows],
+            )
+        )
+    else:
+        body.append("<p>No results.</p>")
+
+    body.append("<h2>Comparisons with the baseline</h2>")
+    if data["comparisons"]:
+        first = data["comparisons"][0]
+        method = "Holm (family-wise error)" if first["correction"] == "holm" else "Benjamini&ndash;Hochberg (false-discovery rate)"
+        body.append(
+            f"<p>Each model vs <strong>{h(data['baseline'])}</strong>: ratio of {h(first['statistic'])}s "
+            f"(candidate / baseline) with its {h(cl)} confidence interval, the test's p-value and the p-value "
+            f"adjusted with {method} across the {first['family_size']} statistical comparisons of this report. "
+            "Exact comparisons (no spread in either sample, e.g. model size) carry no p-value and are not in the "
+            "family.</p>"
+        )
+        crow = []
+        ccls = []
+        for c in data["comparisons"]:
+            crow.append(
+                [
+                    c["metric"],
+                    c["model"],
+                    _fmt_ratio(c["ratio"]),
+                    _fmt_pct(c["percent_change"]),
+                    _fmt_ci(c["ci_low"], c["ci_high"]),
+                    _fmt_p(c["p_value"]),
+                    _fmt_p(c["p_adjusted"]),
+                    c["method"] or "n/a",
+                    c["verdict"] + (f" ({c['note']})" if c.get("note") and c["method"] != "exact" else ""),
+                ]
+            )
+            ccls.append(c["verdict"] if c["verdict"] in ("regression", "improvement") else "")
+        body.append(
+            _html_table(
+                ["metric", "model", "ratio", "change", f"{cl} CI", "p", "p (adj.)", "test", "verdict"],
+                crow,
+                numeric=(2, 3, 4, 5, 6),
+                cls=ccls,
+            )
+        )
+    else:
+        body.append("<p>No comparisons (a single model, or the baseline has no results).</p>")
+
+    body.append("<h2>Pareto set</h2>")
+    shown = False
+    for key, title in (("pareto", "latency vs accuracy"), ("pareto_all", "all measured metrics")):
+        p = data[key]
+        if p is None:
+            continue
+        shown = True
+        objs = ", ".join(f"{h(o)} ({'min' if d == 'min' else 'max'})" for o, d in zip(p.objectives, p.directions, strict=True))
+        body.append(
+            f"<p><strong>{h(title)}</strong> over {objs}: frontier = "
+            + (", ".join(h(m) for m in p.members) or "none")
+            + ".</p>"
+        )
+        body.append(_html_table(["model", "status", "rank", "detail"], _pareto_lines(p), numeric=(2,)))
+    if not shown:
+        body.append("<p>Not enough metrics for a Pareto analysis.</p>")
+
+    body.append("<h2>Leaderboard (TorchPerf Olympics)</h2>")
+    sections = _leader_rows(data)
+    if not sections:
+        body.append("<p>No leaderboard (no results).</p>")
+    for title, table in sections:
+        body.append(f"<h3>{h(title)}</h3>")
+        if table:
+            body.append(_html_table(["rank", "model", "value", "CI", "tied with", "note"], table, numeric=(0, 2, 3)))
+        else:
+            body.append("<p>No model has the metrics this event needs.</p>")
+
+    if images:
+        body.append("<h2>Figures</h2>")
+        for caption, png in images.items():
+            b64 = base64.b64encode(png).decode("ascii")
+            body.append(
+                f'<figure><img alt="{h(caption)}" src="data:image/png;base64,{b64}">'
+                f"<figcaption>{h(caption)}</figcaption></figure>"
+            )
+
+    body.append("<h2>Warnings</h2>")
+    if data["warnings"]:
+        items = []
+        for w in data["warnings"]:
+            where = " / ".join(h(x) for x in (w["model"], w["metric"]) if x)
+            items.append(f"<li><strong>{h(w['kind'])}</strong>" + (f" {where}" if where else "") + f": {h(w['message'])}</li>")
+        body.append('<ul class="warnings">' + "".join(items) + "</ul>")
+    else:
+        body.append("<p>None: every measurement passed the stability checks.</p>")
+
+    body.append("<h2>Protocol</h2>")
+    body.append(_html_table(["item", "value"], data["protocol"]))
+    body.append("<h2>Environment</h2>")
+    if data["environment"]:
+        body.append(_html_table(["item", "value"], data["environment"]))
+    else:
+        body.append("<p>Not recorded.</p>")
+
+    title = "torchperf report" + ("" if run["complete"] else " (partial)")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{h(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+# --------------------------------------------------------------------------- CSV
+
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(v: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    if isinstance(v, str) and v.startswith(_CSV_FORMULA):
+        return "'" + v
+    return v
+
+
+def csv_text(run: Mapping[str, Any] | str | Path) -> str:
+    """Return the run as CSV: one row per model x metric (see :func:`torchperf.suite.results_frame`).
+
+    Text cells that a spreadsheet would run as a formula (starting with
+    ``= + - @``) are prefixed with ``'``.
+    """
+    r = _as_run(run)
+    frame = results_frame(r["results"])
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        writer.writerow([_csv_cell(v) for v in row])
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- files
+
+
+def render_run(
+    run: Mapping[str, Any] | str | Path,
+    output_dir: str | Path,
+    *,
+    plots: bool = True,
+    correction: str | None = None,
+    threshold: float = 0.0,
+) -> dict[str, Path]:
+    """Write every report file of a run into ``output_dir``.
+
+    Parameters
+    ----------
+    run : Mapping or path
+        A run dict (``load_run`` / ``BenchmarkSuite.to_run()``) or the path
+        of a ``results.json``.
+    output_dir : str or Path
+        Created if missing.
+    plots : bool
+        Draw and embed the figures (needs matplotlib).
+    correction : {"bh", "holm"}, optional
+        Multiple-comparison method (default: the run's).
+    threshold : float
+        Relative change below which no regression / improvement is called.
+
+    Returns
+    -------
+    dict
+        ``{file name: Path}`` of everything written: ``report.md``,
+        ``report.html``, ``results.json``, ``results.csv`` and each figure's
+        ``.png`` and ``.svg``.
+
+    """
+    out_dir = Path(output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = build_report(run, correction=correction, threshold=threshold)
+    r = data["run"]
+    written: dict[str, Path] = {}
+    md_images: dict[str, str] = {}
+    html_images: dict[str, bytes] = {}
+    if plots and r["results"]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            figures = standard_figures(
+                r["results"],
+                provenance=provenance_line(data),
+                confidence_level=float(r["protocol"].get("confidence_level", 0.95)),
+                on_error="warn",
+            )
+        for w in caught:
+            if issubclass(w.category, TorchperfWarning) and str(w.message).startswith("figure "):
+                data["warnings"].append(
+                    {"kind": "figure", "metric": "", "model": "", "message": str(w.message)}
+                )
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        for stem, fig in figures.items():
+            paths = save_figure_files(fig, out_dir / safe_filename(stem))
+            for p in paths.values():
+                written[p.name] = p
+            png = paths["png"]
+            caption = _caption(stem)
+            md_images[caption] = png.name
+            html_images[caption] = png.read_bytes()
+    from torchperf.fileio import atomic_write_json
+
+    written["results.json"] = atomic_write_json(out_dir / "results.json", run_to_jsonable(r))
+    written["results.csv"] = atomic_write_text(out_dir / "results.csv", csv_text(r))
+    written["report.md"] = atomic_write_text(out_dir / "report.md", render_markdown(data, images=md_images))
+    written["report.html"] = atomic_write_bytes(
+        out_dir / "report.html", render_html(data, images=html_images).encode("utf-8")
+    )
+    return written
+
+
+def _caption(stem: str) -> str:
+    if stem == "pareto":
+        return "Pareto frontier: latency vs accuracy"
+    if stem == "latency_distribution":
+        return "Latency distribution per model"
+    if stem.startswith("metric_"):
+        return f"{stem[len('metric_'):]} per model (with confidence intervals)"
+    return stem
+
+
+# --------------------------------------------------------------------------- two runs
+
+
+def _env_label(env: Mapping[str, Any]) -> str:
+    facts = dict(_environment_facts(env))
+    parts = [f"py{facts['Python']}" if "Python" in facts else "", f"numpy{facts['NumPy']}" if "NumPy" in facts else ""]
+    return "-".join(p for p in parts if p) or "unknown"
+
+
+def compare_runs(
+    a: Mapping[str, Any] | str | Path,
+    b: Mapping[str, Any] | str | Path,
+    *,
+    correction: str = "bh",
+    confidence_level: float = 0.95,
+    threshold: float = 0.0,
+) -> list[dict[str, Any]]:
+    """Compare two saved runs, model by model and metric by metric.
+
+    Each (metric, model) present in both runs is compared with
+    :func:`torchperf.stats.compare_samples` (``a`` is the baseline, ``b``
+    the candidate; direction from the metric's ``lower_is_better``), and
+    the p-values of all pairs are adjusted together (Benjamini-Hochberg by
+    default, or Holm).
+
+    Parameters
+    ----------
+    a, b : Mapping or path
+        Runs (dicts or ``results.json`` paths): before and after.
+    correction : {"bh", "holm"}
+        Multiple-comparison method.
+    confidence_level : float
+        Level of the ratio CIs; ``1 - confidence_level`` is the significance level.
+    threshold : float
+        Relative change below which no regression / improvement is called.
+
+    Returns
+    -------
+    list of dict
+        One finding per pair, with the CLI-contract fields ``benchmark``
+        (``"<metric>:<model>"``), ``params`` (``None``), ``machine``, ``env``,
+        ``commit_before``, ``commit_after``, ``ratio``, ``ci_low``,
+        ``ci_high``, ``p_value``, ``direction`` (``"regression"`` /
+        ``"improvement"`` / ``"unchanged"``: where the point estimate moved)
+        and ``metric_direction``, plus ``metric``, ``model``, ``p_adjusted``,
+        ``correction``, ``verdict`` (what the statistics support:
+        ``"regression"``, ``"improvement"``, ``"equivalent"`` or
+        ``"inconclusive"``), ``significant`` and the rest of
+        :func:`torchperf.suite.compare_to_baseline`'s fields. A significant
+        regression is an entry with ``verdict == "regression"``.
+
+    """
+    from torchperf.suite import _compare_pair
+
+    ra, rb = _as_run(a), _as_run(b)
+    if not 0.0 < confidence_level < 1.0:
+        raise InvalidParameterError(
+            f"`confidence_level` must be in (0, 1); got {confidence_level!r}. Did you mean 0.95?"
+        )
+    env_a, env_b = ra["environment"], rb["environment"]
+    facts_a, facts_b = dict(_environment_facts(env_a)), dict(_environment_facts(env_b))
+    entries: list[dict[str, Any]] = []
+    for metric, per_a in ra["results"].items():
+        per_b = rb["results"].get(metric, {})
+        order = [m for m in ra["models"] if m in per_a and m in per_b] + [
+            m for m in per_a if m in per_b and m not in ra["models"]
+        ]
+        for model in order:
+            base, cand = per_a[model], per_b[model]
+            e = _compare_pair(base, cand, confidence_level=confidence_level, threshold=threshold)
+            entries.append(
+                {
+                    "benchmark": f"{metric}:{model}",
+                    "params": None,
+                    "machine": facts_b.get("machine") or facts_a.get("machine"),
+                    "env": _env_label(env_b),
+                    "env_before": _env_label(env_a),
+                    "commit_before": facts_a.get("git commit"),
+                    "commit_after": facts_b.get("git commit"),
+                    "metric": metric,
+                    "model": model,
+                    **e,
+                }
+            )
+    return adjust_comparisons(entries, correction=correction, confidence_level=confidence_level)

@@ -1,0 +1,1140 @@
+"""Run every metric for every model, save as you go, compare against a baseline.
+
+:class:`BenchmarkSuite` is the multi-metric layer above
+:class:`torchperf.benchmark.Benchmark`: it runs latency, throughput, accuracy,
+peak memory and size for each model, one *model x metric* task at a time, and
+after each task rewrites ``output_dir/results.json`` atomically (temporary
+file, fsync, rename) with ``"complete": false``. A run that is interrupted
+(Ctrl-C, a failing progress hook, ``strict=True`` and a failing model) or
+killed therefore leaves every finished result on disk; the suite writes a
+partial report of what completed and re-raises. ``run_full_benchmark(resume=True)``
+reloads that file and redoes only what is missing (or failed).
+
+The saved run file (schema ``"torchperf.run"``, version 1) is::
+
+    {"schema": "torchperf.run", "schema_version": 1,
+     "created": ISO-8601, "updated": ISO-8601,
+     "environment": {...},            # torchperf.environment.collect_environment()
+     "protocol": {...},               # warmup_runs, measurement_runs, metrics, baseline, ...
+     "models": [name, ...],           # suite order (baseline first)
+     "results": {metric: {model: BenchmarkResult.to_dict()}},
+     "failures": {model: {metric: {"error": ..., "message": ...}}},
+     "warnings": [{"metric", "model", "category", "message"}, ...],
+     "complete": bool, "interrupted": bool}
+
+:func:`load_run` and :func:`save_run` read and write it; unknown versions and
+corrupt files raise :class:`~torchperf.errors.ResultsFileError`.
+
+Statistics of the comparisons (:func:`compare_to_baseline`): each model is
+compared with the baseline on each metric with
+:func:`torchperf.stats.compare_samples` (ratio of medians, CI on the log
+scale, Welch t on log values), and the p-values of *all* comparisons of the
+run are adjusted together (Benjamini-Hochberg false-discovery rate by default,
+Holm family-wise error on request). Metrics whose samples have no spread on
+either side (model size, accuracy on a fixed test set) are exact
+measurements, not samples: their difference is reported exactly, without a
+p-value, and they are left out of the multiple-comparison family. All samples
+come from one process, so p-values treat calls as independent; see the
+report's protocol section.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from torchperf.errors import (
+    CorruptResultsWarning,
+    InvalidParameterError,
+    ResultsFileError,
+    TorchperfError,
+)
+from torchperf.fileio import atomic_write_json, read_json, safe_filename
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from torchperf.result import BenchmarkResult
+
+__all__ = [
+    "BenchmarkSuite",
+    "compare_to_baseline",
+    "load_run",
+    "results_frame",
+    "save_run",
+]
+
+RUN_SCHEMA = "torchperf.run"
+RUN_SCHEMA_VERSION = 1
+
+#: Metrics in the order the suite runs them.
+METRICS: tuple[str, ...] = ("latency", "throughput", "accuracy", "memory", "size")
+
+_RUN_METHODS = {
+    "latency": "run_latency_benchmark",
+    "throughput": "run_throughput_benchmark",
+    "accuracy": "run_accuracy_benchmark",
+    "memory": "run_memory_benchmark",
+    "size": "run_size_benchmark",
+}
+
+_CORRECTIONS = {
+    "bh": "benjamini-hochberg",
+    "benjamini-hochberg": "benjamini-hochberg",
+    "fdr": "benjamini-hochberg",
+    "holm": "holm",
+}
+
+ProgressHook = Callable[[int, int, str], object]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- run files
+
+
+def _result_from_dict(d: Any, *, where: str) -> BenchmarkResult:
+    from torchperf.result import BenchmarkResult
+
+    if isinstance(d, BenchmarkResult):
+        return d
+    if not isinstance(d, Mapping):
+        raise ResultsFileError(f"{where} must be a JSON object (a BenchmarkResult); got {type(d).__name__}.")
+    try:
+        return BenchmarkResult.from_dict(d)
+    except ResultsFileError as exc:
+        raise ResultsFileError(f"{where}: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ResultsFileError(
+            f"{where} is not a valid BenchmarkResult ({type(exc).__name__}: {exc}); "
+            "the results file is corrupt. Re-run the benchmark that produced it."
+        ) from None
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def normalize_run(run: Mapping[str, Any], *, source: str = "run") -> dict[str, Any]:
+    """Validate a run mapping and return it with results as :class:`BenchmarkResult` objects.
+
+    Accepts either the parsed JSON of a ``results.json`` file (results as
+    dicts) or a run whose results are already ``BenchmarkResult`` objects.
+
+    Parameters
+    ----------
+    run : Mapping
+        Parsed run document (see the module docstring for the schema).
+    source : str
+        How to name the run in error messages (usually its path).
+
+    Returns
+    -------
+    dict
+        A new dict with every schema key present; ``"results"`` maps
+        ``metric -> {model: BenchmarkResult}``.
+
+    Raises
+    ------
+    ResultsFileError
+        If the document is not a torchperf run, has an unknown schema
+        version, or any part of it is malformed.
+
+    """
+    if not isinstance(run, Mapping):
+        raise ResultsFileError(
+            f"{source} must hold a JSON object (a torchperf run); got {type(run).__name__}."
+        )
+    schema = run.get("schema")
+    if schema != RUN_SCHEMA:
+        raise ResultsFileError(
+            f"{source} is not a torchperf run file: schema is {schema!r}, expected {RUN_SCHEMA!r}. "
+            "Pass the results.json written by `torchperf run` or BenchmarkSuite."
+        )
+    version = run.get("schema_version")
+    if version != RUN_SCHEMA_VERSION or isinstance(version, bool):
+        raise ResultsFileError(
+            f"{source} has schema_version {version!r}; this torchperf reads version "
+            f"{RUN_SCHEMA_VERSION}. Upgrade torchperf or re-run the benchmark."
+        )
+    raw_results = run.get("results", {})
+    if not isinstance(raw_results, Mapping):
+        raise ResultsFileError(f"{source}: 'results' must be an object {{metric: {{model: result}}}}.")
+    results: dict[str, dict[str, BenchmarkResult]] = {}
+    for metric, per_model in raw_results.items():
+        if not isinstance(per_model, Mapping):
+            raise ResultsFileError(f"{source}: results[{metric!r}] must be an object {{model: result}}.")
+        results[str(metric)] = {
+            str(model): _result_from_dict(d, where=f"{source}: results[{metric!r}][{model!r}]")
+            for model, d in per_model.items()
+        }
+    out: dict[str, Any] = {
+        "schema": RUN_SCHEMA,
+        "schema_version": RUN_SCHEMA_VERSION,
+        "created": str(run.get("created", "")),
+        "updated": str(run.get("updated", run.get("created", ""))),
+        "environment": _default(run.get("environment"), {}),
+        "protocol": _default(run.get("protocol"), {}),
+        "models": run.get("models"),
+        "results": results,
+        "failures": _default(run.get("failures"), {}),
+        "warnings": _default(run.get("warnings"), []),
+        "complete": run.get("complete", False),
+        "interrupted": run.get("interrupted", False),
+    }
+    for key in ("environment", "protocol", "failures"):
+        if not isinstance(out[key], Mapping):
+            raise ResultsFileError(f"{source}: {key!r} must be a JSON object; got {type(out[key]).__name__}.")
+        out[key] = dict(out[key])
+    for model, failure in out["failures"].items():
+        if not isinstance(failure, Mapping):
+            raise ResultsFileError(f"{source}: failures[{model!r}] must be a JSON object.")
+    if not isinstance(out["warnings"], list) or not all(isinstance(w, Mapping) for w in out["warnings"]):
+        raise ResultsFileError(f"{source}: 'warnings' must be a list of objects.")
+    if not isinstance(out["complete"], bool) or not isinstance(out["interrupted"], bool):
+        raise ResultsFileError(f"{source}: 'complete' and 'interrupted' must be true or false.")
+    names: list[str] = []
+    for per_model in results.values():
+        for model in per_model:
+            if model not in names:
+                names.append(model)
+    for model in out["failures"]:
+        if model not in names:
+            names.append(str(model))
+    models = out["models"]
+    if models is None:
+        out["models"] = names
+    elif not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise ResultsFileError(f"{source}: 'models' must be a list of model names.")
+    else:
+        out["models"] = list(models) + [m for m in names if m not in models]
+    return out
+
+
+def load_run(path: str | Path) -> dict[str, Any]:
+    """Read a ``results.json`` run file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file written by :class:`BenchmarkSuite` / ``torchperf run``, or
+        the directory that holds ``results.json``.
+
+    Returns
+    -------
+    dict
+        The run, as returned by :func:`normalize_run` (results are
+        :class:`~torchperf.result.BenchmarkResult` objects).
+
+    Raises
+    ------
+    ResultsFileError
+        If the file is missing, not JSON, truncated, not a torchperf run or
+        of an unknown schema version.
+
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    return normalize_run(read_json(p, what="results file"), source=str(p))
+
+
+def run_to_jsonable(run: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a run with every ``BenchmarkResult`` replaced by its ``to_dict()``."""
+    out = dict(run)
+    out["results"] = {
+        metric: {
+            model: (r.to_dict() if hasattr(r, "to_dict") else dict(r)) for model, r in per_model.items()
+        }
+        for metric, per_model in run.get("results", {}).items()
+    }
+    return out
+
+
+def save_run(
+    path: str | Path,
+    results: Mapping[str, Mapping[str, Any]],
+    *,
+    environment: Mapping[str, Any] | None = None,
+    protocol: Mapping[str, Any] | None = None,
+    models: Sequence[str] | None = None,
+    failures: Mapping[str, Any] | None = None,
+    warnings_: Sequence[Mapping[str, Any]] = (),
+    complete: bool = True,
+    interrupted: bool = False,
+    created: str | None = None,
+) -> Path:
+    """Write a run file (schema ``torchperf.run`` version 1) atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination, usually ``output_dir / "results.json"``.
+    results : Mapping
+        ``{metric: {model: BenchmarkResult}}`` (or their ``to_dict()``).
+    environment, protocol : Mapping, optional
+        Provenance stored with the results.
+    models : sequence of str, optional
+        Model names in display order (baseline first).
+    failures : Mapping, optional
+        ``{model: {metric: {"error": ..., "message": ...}}}``.
+    warnings_ : sequence of Mapping
+        Warnings raised while measuring.
+    complete : bool
+        ``False`` while a run is still in progress or was interrupted.
+    interrupted : bool
+        ``True`` when the run stopped early.
+    created : str, optional
+        ISO timestamp of the start of the run (default: now).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    """
+    now = _now()
+    doc = {
+        "schema": RUN_SCHEMA,
+        "schema_version": RUN_SCHEMA_VERSION,
+        "created": created or now,
+        "updated": now,
+        "environment": dict(environment or {}),
+        "protocol": dict(protocol or {}),
+        "models": list(models) if models is not None else None,
+        "results": results,
+        "failures": dict(failures or {}),
+        "warnings": [dict(w) for w in warnings_],
+        "complete": bool(complete),
+        "interrupted": bool(interrupted),
+    }
+    if doc["models"] is None:
+        names: list[str] = []
+        for per_model in results.values():
+            names.extend(m for m in per_model if m not in names)
+        doc["models"] = names
+    return atomic_write_json(path, run_to_jsonable(doc))
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.DataFrame:
+    """Return a tidy DataFrame with one row per model x metric.
+
+    Columns: ``model, metric, mean, median, std, cv, ci_low, ci_high``
+    (Student-t CI of the mean), ``median_ci_low, median_ci_high``, ``n``,
+    ``unit`` and ``direction`` (``"lower_is_better"`` / ``"higher_is_better"``).
+    """
+    import pandas as pd
+
+    rows = []
+    for metric, per_model in results.items():
+        for model, r in per_model.items():
+            med_lo, med_hi = r.median_ci
+            rows.append(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "mean": r.mean,
+                    "median": r.median,
+                    "std": r.std,
+                    "cv": r.cv,
+                    "ci_low": r.ci_lower,
+                    "ci_high": r.ci_upper,
+                    "median_ci_low": med_lo,
+                    "median_ci_high": med_hi,
+                    "n": r.count,
+                    "unit": r.unit,
+                    "direction": "lower_is_better" if r.lower_is_better else "higher_is_better",
+                }
+            )
+    columns = [
+        "model", "metric", "mean", "median", "std", "cv", "ci_low", "ci_high",
+        "median_ci_low", "median_ci_high", "n", "unit", "direction",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _correction_name(correction: str) -> str:
+    key = str(correction).lower()
+    if key not in _CORRECTIONS:
+        raise InvalidParameterError(
+            f"`correction` must be 'bh' (Benjamini-Hochberg) or 'holm'; got {correction!r}."
+        )
+    return _CORRECTIONS[key]
+
+
+def _is_exact(values: Sequence[float]) -> bool:
+    return len(values) > 0 and max(values) == min(values)
+
+
+def _compare_pair(
+    base: BenchmarkResult,
+    cand: BenchmarkResult,
+    *,
+    confidence_level: float,
+    threshold: float,
+) -> dict[str, Any]:
+    """Compare two results; the p-value is not yet adjusted."""
+    from torchperf.stats import compare_samples
+
+    lower = bool(base.lower_is_better)
+    entry: dict[str, Any] = {
+        "statistic": "median",
+        "baseline_center": float(base.median),
+        "candidate_center": float(cand.median),
+        "ratio": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "percent_change": math.nan,
+        "p_value": math.nan,
+        "method": "",
+        "ci_method": "",
+        "raw_verdict": "inconclusive",
+        "metric_direction": "lower_is_better" if lower else "higher_is_better",
+        "unit": base.unit,
+        "n_baseline": int(base.count),
+        "n_candidate": int(cand.count),
+        "confidence_level": confidence_level,
+        "threshold": threshold,
+        "note": "",
+    }
+    counts_b, counts_c = _counts(base), _counts(cand)
+    if counts_b is not None and counts_c is not None:
+        entry.update(_compare_proportions(counts_b, counts_c, lower, confidence_level, threshold))
+        return entry
+    if _is_exact(base.values) and _is_exact(cand.values):
+        b, c = float(base.values[0]), float(cand.values[0])
+        ratio = c / b if b != 0 else (1.0 if c == 0 else math.inf)
+        entry.update(ratio=ratio, ci_low=ratio, ci_high=ratio, method="exact", ci_method="exact")
+        entry["percent_change"] = 100.0 * (ratio - 1.0) if math.isfinite(ratio) else math.nan
+        entry["note"] = "no spread in either sample: the difference is exact, not estimated"
+        better = (c < b) if lower else (c > b)
+        worse = (c > b) if lower else (c < b)
+        beyond = not math.isfinite(ratio) or abs(ratio - 1.0) > threshold
+        entry["raw_verdict"] = (
+            "improvement" if better and beyond else "regression" if worse and beyond else "equivalent"
+        )
+        return entry
+    try:
+        cmp = compare_samples(
+            base.values,
+            cand.values,
+            confidence_level=confidence_level,
+            lower_is_better=lower,
+            threshold=threshold,
+            rng=0,  # reproducible bootstrap intervals: the same run renders the same report
+        )
+    except (TorchperfError, ValueError, ArithmeticError) as exc:
+        entry["note"] = f"not compared: {exc}"
+        return entry
+    entry.update(
+        statistic=cmp.statistic,
+        baseline_center=float(cmp.baseline_center),
+        candidate_center=float(cmp.candidate_center),
+        ratio=float(cmp.ratio),
+        ci_low=float(cmp.ci_low),
+        ci_high=float(cmp.ci_high),
+        percent_change=float(cmp.percent_change),
+        p_value=float(cmp.p_value),
+        method=cmp.method,
+        ci_method=cmp.ci_method,
+        raw_verdict=cmp.verdict,
+    )
+    return entry
+
+
+def _counts(result: BenchmarkResult) -> tuple[int, int] | None:
+    """``(n_correct, n_examples)`` of an accuracy result, when its metadata records them."""
+    md = result.metadata
+    k, n = md.get("n_correct"), md.get("n_examples")
+    if (
+        isinstance(k, int)
+        and isinstance(n, int)
+        and not isinstance(k, bool)
+        and not isinstance(n, bool)
+        and 0 <= k <= n
+        and n > 0
+    ):
+        return k, n
+    return None
+
+
+def _compare_proportions(
+    base: tuple[int, int],
+    cand: tuple[int, int],
+    lower_is_better: bool,
+    confidence_level: float,
+    threshold: float,
+) -> dict[str, Any]:
+    """Compare two proportions (accuracies): ratio with a Katz log CI, two-proportion z test.
+
+    The examples are the same for both models, so a paired test (McNemar)
+    would be sharper; per-example outcomes are not stored in a run, and the
+    unpaired test is conservative when the models' errors are positively
+    correlated, as they usually are on a shared test set.
+    """
+    from scipy import stats as sps
+
+    (k1, n1), (k2, n2) = base, cand
+    p1, p2 = k1 / n1, k2 / n2
+    ratio = p2 / p1 if p1 > 0 else (1.0 if p2 == 0 else math.inf)
+    z = float(sps.norm.ppf(0.5 + confidence_level / 2.0))
+    if 0 < k1 and 0 < k2 and math.isfinite(ratio):
+        se_log = math.sqrt(max(1 / k2 - 1 / n2 + 1 / k1 - 1 / n1, 0.0))
+        lo, hi = ratio * math.exp(-z * se_log), ratio * math.exp(z * se_log)
+    else:
+        lo = hi = math.nan
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    p_value = 1.0 if se == 0 else float(2 * sps.norm.sf(abs(p2 - p1) / se))
+    alpha = 1 - confidence_level
+    verdict = "inconclusive"
+    if p_value < alpha and math.isfinite(ratio) and abs(ratio - 1) > threshold and ratio != 1:
+        worse = ratio > 1 if lower_is_better else ratio < 1
+        verdict = "regression" if worse else "improvement"
+    return {
+        "statistic": "proportion",
+        "baseline_center": p1,
+        "candidate_center": p2,
+        "ratio": ratio,
+        "ci_low": lo,
+        "ci_high": hi,
+        "percent_change": 100.0 * (ratio - 1.0) if math.isfinite(ratio) else math.nan,
+        "p_value": p_value,
+        "method": "two-proportion-z",
+        "ci_method": "katz-log",
+        "raw_verdict": verdict,
+        "n_baseline": n1,
+        "n_candidate": n2,
+        "note": f"{k1}/{n1} vs {k2}/{n2} correct; unpaired test (conservative on a shared test set)",
+    }
+
+
+def _point_direction(ratio: float, lower_is_better: bool) -> str:
+    if not math.isfinite(ratio) or ratio == 1.0:
+        return "unchanged" if ratio == 1.0 else "unknown"
+    better = ratio < 1.0 if lower_is_better else ratio > 1.0
+    return "improvement" if better else "regression"
+
+
+def adjust_comparisons(
+    entries: list[dict[str, Any]], *, correction: str = "bh", confidence_level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Adjust the p-values of ``entries`` together and set each final ``verdict`` in place.
+
+    Entries with a finite ``p_value`` form the family; exact comparisons
+    keep ``p_adjusted = None``. A directional verdict (improvement or
+    regression) survives only when its adjusted p-value is at most
+    ``1 - confidence_level``; otherwise it becomes ``"inconclusive"``.
+    """
+    import numpy as np
+
+    from torchperf.stats import benjamini_hochberg, holm
+
+    method = _correction_name(correction)
+    alpha = 1.0 - confidence_level
+    family = [i for i, e in enumerate(entries) if math.isfinite(e["p_value"])]
+    adjusted: dict[int, float] = {}
+    if family:
+        p = np.asarray([entries[i]["p_value"] for i in family], dtype=float)
+        q = benjamini_hochberg(p) if method == "benjamini-hochberg" else holm(p)
+        adjusted = {i: float(v) for i, v in zip(family, np.asarray(q, dtype=float), strict=True)}
+    for i, e in enumerate(entries):
+        e["correction"] = method
+        e["family_size"] = len(family)
+        raw = e.pop("raw_verdict", e.get("verdict", "inconclusive"))
+        e["unadjusted_verdict"] = raw
+        if e["method"] == "exact":
+            e["p_adjusted"] = None
+            e["p_value"] = None
+            verdict = raw
+        elif i in adjusted:
+            e["p_adjusted"] = adjusted[i]
+            verdict = raw
+            if raw in ("improvement", "regression") and adjusted[i] > alpha:
+                verdict = "inconclusive"
+        else:
+            e["p_value"] = None
+            e["p_adjusted"] = None
+            verdict = "inconclusive"
+        e["verdict"] = verdict
+        e["significant"] = verdict in ("improvement", "regression")
+        lower = e["metric_direction"] == "lower_is_better"
+        e["direction"] = _point_direction(e["ratio"], lower)
+    return entries
+
+
+def compare_to_baseline(
+    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    baseline: str,
+    *,
+    correction: str = "bh",
+    confidence_level: float = 0.95,
+    threshold: float = 0.0,
+    models: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Compare every model with ``baseline`` on every metric, adjusting p-values across all.
+
+    Parameters
+    ----------
+    results : Mapping
+        ``{metric: {model: BenchmarkResult}}``.
+    baseline : str
+        Name of the reference model.
+    correction : {"bh", "holm"}
+        Multiple-comparison control across *all* comparisons of the run:
+        Benjamini-Hochberg (false-discovery rate) or Holm (family-wise error).
+    confidence_level : float
+        Confidence level of the ratio CIs; ``1 - confidence_level`` is the
+        significance level applied to the adjusted p-values.
+    threshold : float
+        Relative change below which a difference is not called a
+        regression or an improvement (0.05 = 5 %).
+    models : sequence of str, optional
+        Display order of the models.
+
+    Returns
+    -------
+    list of dict
+        One entry per (metric, model != baseline) with ``metric, model,
+        baseline, statistic, baseline_center, candidate_center, ratio,
+        ci_low, ci_high, percent_change, p_value, p_adjusted, correction,
+        family_size, method, verdict, significant, direction,
+        metric_direction, unit, n_baseline, n_candidate, confidence_level,
+        threshold, note``. ``ratio`` is candidate / baseline;
+        ``direction`` is where the point estimate moved, ``verdict`` what
+        the statistics support.
+
+    """
+    if not 0.0 < confidence_level < 1.0:
+        raise InvalidParameterError(
+            f"`confidence_level` must be in (0, 1); got {confidence_level!r}. Did you mean 0.95?"
+        )
+    if not (isinstance(threshold, (int, float)) and threshold >= 0 and math.isfinite(threshold)):
+        raise InvalidParameterError(f"`threshold` must be a finite number >= 0; got {threshold!r}.")
+    _correction_name(correction)
+    entries: list[dict[str, Any]] = []
+    for metric, per_model in results.items():
+        if baseline not in per_model:
+            continue
+        base = per_model[baseline]
+        order = [m for m in (models or per_model) if m in per_model]
+        order += [m for m in per_model if m not in order]
+        for model in order:
+            if model == baseline:
+                continue
+            e = _compare_pair(
+                base, per_model[model], confidence_level=confidence_level, threshold=threshold
+            )
+            entries.append({"metric": metric, "model": model, "baseline": baseline, **e})
+    return adjust_comparisons(entries, correction=correction, confidence_level=confidence_level)
+
+
+# --------------------------------------------------------------------------- the suite
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidParameterError(
+            f"`{name}` must be an integer in [{low}, {high}]; got {value!r}."
+        )
+    return int(value)
+
+
+class BenchmarkSuite:
+    """Measure every metric for every model and turn the results into decisions.
+
+    Parameters
+    ----------
+    models : sequence or mapping
+        Models (objects with ``forward``/``predict``, callables, torch
+        modules, scikit-learn estimators). A mapping ``{name: model}`` (as
+        returned by :func:`torchperf.zoo.build_comparison_set`) fixes the
+        names; otherwise names come from :func:`torchperf.models.unique_model_names`.
+    datasets : sequence, optional
+        ``(X, y)`` pairs for the accuracy benchmark, passed to
+        :class:`~torchperf.benchmark.Benchmark`.
+    output_dir : str or Path
+        Where ``results.json``, the reports and the plots are written.
+    warmup_runs : int
+        Warmup calls before measuring (per model and metric).
+    measurement_runs : int
+        Samples per measurement.
+    metrics : sequence of str
+        Subset of ``("latency", "throughput", "accuracy", "memory", "size")``.
+    progress : callable, optional
+        ``progress(completed, total, description)`` is called before each
+        model x metric task (``completed`` tasks done so far) and once at
+        the end with ``completed == total``. The CLI passes a tqdm bar
+        update; the library itself never prints. A tqdm-like object (with
+        ``update`` and ``total``) is accepted too.
+    strict : bool
+        If true, the first failing model stops the run (finished results are
+        still saved); otherwise failures are recorded and the others go on.
+    baseline : str, optional
+        Name of the reference model of comparisons (default: the first).
+    correction : {"bh", "holm"}
+        Multiple-comparison control of :meth:`comparisons`.
+    confidence_level : float
+        Confidence level of intervals and comparisons.
+    input_shape : tuple of int, optional
+        Shape of the latency / memory / throughput input *including* the
+        batch axis. Default: the Benchmark's choice (the model's declared
+        ``input_shape``, else ``(1, 28, 28)``).
+    batch_sizes : sequence of int
+        Batch sizes of the throughput benchmark.
+    benchmark_kwargs : Mapping, optional
+        Extra keyword arguments for :class:`~torchperf.benchmark.Benchmark`
+        (``processes``, ``timeout_s``, ``memory_limit_bytes``, ``number``, ...).
+
+    Attributes
+    ----------
+    results : dict
+        ``{metric: {model: BenchmarkResult}}`` of the last run.
+    failures : dict
+        ``{model: {metric: {"error": ..., "message": ...}}}``.
+
+    """
+
+    def __init__(
+        self,
+        models: Sequence[Any] | Mapping[str, Any],
+        datasets: Sequence[Any] | None = None,
+        output_dir: str | Path = "benchmark_results",
+        *,
+        warmup_runs: int = 5,
+        measurement_runs: int = 10,
+        metrics: Iterable[str] = METRICS,
+        progress: Any = None,
+        strict: bool = False,
+        baseline: str | None = None,
+        correction: str = "bh",
+        confidence_level: float = 0.95,
+        input_shape: tuple[int, ...] | None = None,
+        batch_sizes: Sequence[int] = (1, 32),
+        benchmark_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(models, Mapping):
+            names = [str(k) for k in models]
+            model_list = list(models.values())
+        else:
+            if isinstance(models, (str, bytes)) or not isinstance(models, Iterable):
+                raise InvalidParameterError(
+                    f"`models` must be a list of models or a {{name: model}} mapping; got {type(models).__name__}."
+                )
+            model_list = list(models)
+            from torchperf.models import unique_model_names
+
+            names = list(unique_model_names(model_list))
+        if not model_list:
+            raise InvalidParameterError("`models` is empty; pass at least one model to benchmark.")
+        if len(set(names)) != len(names):
+            raise InvalidParameterError(f"model names must be unique; got {names}.")
+        self.models: dict[str, Any] = dict(zip(names, model_list, strict=True))
+        self.datasets = datasets
+        self.output_dir = Path(output_dir)
+        self.warmup_runs = _check_int("warmup_runs", warmup_runs, 0, 100_000)
+        self.measurement_runs = _check_int("measurement_runs", measurement_runs, 1, 1_000_000)
+        metric_list = [metrics] if isinstance(metrics, str) else list(metrics)
+        unknown = [m for m in metric_list if m not in METRICS]
+        if unknown or not metric_list:
+            raise InvalidParameterError(
+                f"`metrics` must be a non-empty subset of {METRICS}; got {metric_list!r}."
+            )
+        self.metrics: tuple[str, ...] = tuple(m for m in METRICS if m in metric_list)
+        if progress is not None and not callable(progress) and not hasattr(progress, "update"):
+            raise InvalidParameterError(
+                "`progress` must be a callable progress(completed, total, description) or a "
+                f"tqdm-like object with .update(); got {type(progress).__name__}."
+            )
+        self.progress = progress
+        self.strict = bool(strict)
+        if baseline is None:
+            baseline = names[0]
+        if baseline not in self.models:
+            raise InvalidParameterError(
+                f"`baseline` must be one of the model names {names}; got {baseline!r}."
+            )
+        self.baseline = baseline
+        self.correction = _CORRECTIONS.get(str(correction).lower()) or _correction_name(correction)
+        if not (isinstance(confidence_level, float) and 0.0 < confidence_level < 1.0):
+            raise InvalidParameterError(
+                f"`confidence_level` must be in (0, 1); got {confidence_level!r}. Did you mean 0.95?"
+            )
+        self.confidence_level = confidence_level
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.batch_sizes = tuple(batch_sizes)
+        self.benchmark_kwargs = dict(benchmark_kwargs or {})
+        self.results: dict[str, dict[str, BenchmarkResult]] = {}
+        self.failures: dict[str, dict[str, dict[str, Any]]] = {}
+        self.recorded_warnings: list[dict[str, Any]] = []
+        self.environment: dict[str, Any] = {}
+        self.created: str | None = None
+        self.complete = False
+        self.interrupted = False
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def results_path(self) -> Path:
+        """Path of the incrementally saved run file (``output_dir / "results.json"``)."""
+        return self.output_dir / "results.json"
+
+    def protocol(self) -> dict[str, Any]:
+        """Return the measurement protocol recorded with the results."""
+        return {
+            "warmup_runs": self.warmup_runs,
+            "measurement_runs": self.measurement_runs,
+            "metrics": list(self.metrics),
+            "baseline": self.baseline,
+            "correction": self.correction,
+            "confidence_level": self.confidence_level,
+            "input_shape": list(self.input_shape) if self.input_shape else None,
+            "batch_sizes": list(self.batch_sizes),
+            "strict": self.strict,
+            "timer": "time.perf_counter_ns",
+            "replication": "all samples of a model come from one process (the suite's)",
+        }
+
+    def to_run(self) -> dict[str, Any]:
+        """Return the current state as a run dict (see :func:`normalize_run`)."""
+        return {
+            "schema": RUN_SCHEMA,
+            "schema_version": RUN_SCHEMA_VERSION,
+            "created": self.created or _now(),
+            "updated": _now(),
+            "environment": self.environment,
+            "protocol": self.protocol(),
+            "models": list(self.models),
+            "results": self.results,
+            "failures": self.failures,
+            "warnings": self.recorded_warnings,
+            "complete": self.complete,
+            "interrupted": self.interrupted,
+        }
+
+    def save(self) -> Path:
+        """Write ``results.json`` atomically with the current results."""
+        return save_run(
+            self.results_path,
+            self.results,
+            environment=self.environment,
+            protocol=self.protocol(),
+            models=list(self.models),
+            failures=self.failures,
+            warnings_=self.recorded_warnings,
+            complete=self.complete,
+            interrupted=self.interrupted,
+            created=self.created,
+        )
+
+    # ----------------------------------------------------------------- running
+
+    def _notify(self, completed: int, total: int, description: str) -> None:
+        hook = self.progress
+        if hook is None:
+            return
+        if callable(hook):
+            hook(completed, total, description)
+            return
+        # tqdm-like object
+        if getattr(hook, "total", None) != total:
+            hook.total = total
+        delta = completed - int(getattr(hook, "n", 0))
+        if hasattr(hook, "set_description_str"):
+            hook.set_description_str(description)
+        if delta > 0:
+            hook.update(delta)
+
+    def _run_task(self, metric: str, name: str, model: Any) -> None:
+        from torchperf.benchmark import Benchmark
+
+        kwargs = dict(self.benchmark_kwargs)
+        kwargs.setdefault("confidence_level", self.confidence_level)
+        kwargs.setdefault("environment", self.environment)
+        bench = Benchmark(
+            {name: model},
+            self.datasets,
+            warmup_runs=self.warmup_runs,
+            measurement_runs=self.measurement_runs,
+            strict=self.strict,
+            **kwargs,
+        )
+        method = getattr(bench, _RUN_METHODS[metric])
+        call_kw: dict[str, Any] = {}
+        if metric in ("latency", "memory", "throughput") and self.input_shape is not None:
+            call_kw["input_shape"] = self.input_shape
+        if metric == "throughput":
+            call_kw["batch_sizes"] = self.batch_sizes
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = method(**call_kw)
+            finally:
+                self._record_warnings(metric, name, caught)
+        for w in caught:  # show them to the caller too
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if out:
+            (result,) = out.values()
+            self.results.setdefault(metric, {})[name] = result
+            self.failures.get(name, {}).pop(metric, None)
+            if name in self.failures and not self.failures[name]:
+                del self.failures[name]
+        failures = getattr(bench, "failures", {}) or {}
+        for record in failures.values():
+            self.failures.setdefault(name, {})[metric] = _failure_dict(record)
+        if not out and not failures:
+            self.failures.setdefault(name, {})[metric] = {
+                "error": "NoResult",
+                "message": f"the {metric} benchmark returned no result for {name!r}",
+            }
+
+    def _record_warnings(self, metric: str, name: str, caught: list[warnings.WarningMessage]) -> None:
+        for w in caught:
+            if w.category.__name__ == "ModelFailureWarning":
+                continue  # the failure itself is recorded in self.failures
+            self.recorded_warnings.append(
+                {
+                    "metric": metric,
+                    "model": name,
+                    "category": w.category.__name__,
+                    "message": str(w.message),
+                }
+            )
+
+    def _load_for_resume(self) -> None:
+        path = self.results_path
+        if not path.exists():
+            return
+        try:
+            prior = load_run(path)
+        except ResultsFileError as exc:
+            warnings.warn(
+                f"cannot resume from {path} ({exc}); redoing every task.",
+                CorruptResultsWarning,
+                stacklevel=3,
+            )
+            return
+        proto = prior["protocol"]
+        for key in ("warmup_runs", "measurement_runs"):
+            if key in proto and proto[key] != getattr(self, key):
+                raise InvalidParameterError(
+                    f"cannot resume {path}: it was measured with {key}={proto[key]!r}, this suite "
+                    f"uses {getattr(self, key)!r}. Use the same settings, another output_dir, "
+                    "or resume=False."
+                )
+        self.created = prior["created"] or None
+        self.environment = prior["environment"] or self.environment
+        for metric, per_model in prior["results"].items():
+            if metric not in self.metrics:
+                continue
+            for model, result in per_model.items():
+                if model in self.models:
+                    self.results.setdefault(metric, {})[model] = result
+        self.recorded_warnings = [
+            w for w in prior["warnings"] if (w.get("metric"), w.get("model")) in self._done()
+        ]
+
+    def _done(self) -> set[tuple[str, str]]:
+        return {(metric, model) for metric, per in self.results.items() for model in per}
+
+    def pending(self) -> list[tuple[str, str]]:
+        """Return the (metric, model) tasks without a result yet, in run order."""
+        done = self._done()
+        return [(m, n) for m in self.metrics for n in self.models if (m, n) not in done]
+
+    def run_full_benchmark(self, *, resume: bool = False) -> dict[str, dict[str, BenchmarkResult]]:
+        """Run every metric for every model, saving after each model x metric task.
+
+        Parameters
+        ----------
+        resume : bool
+            Reuse the finished results in ``output_dir/results.json`` (from
+            an interrupted or killed run with the same protocol) and run only
+            the missing or failed tasks.
+
+        Returns
+        -------
+        dict
+            ``{metric: {model: BenchmarkResult}}``; failed models are absent
+            and listed in :attr:`failures`.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            Re-raised after saving every finished result (``complete: false``)
+            and writing a partial report to ``output_dir``. Any other
+            exception that stops the run (``strict=True``, a failing progress
+            hook) is handled the same way.
+
+        """
+        from torchperf.environment import collect_environment
+
+        self.results = {}
+        self.failures = {}
+        self.recorded_warnings = []
+        self.complete = False
+        self.interrupted = False
+        self.created = None
+        if resume:
+            self._load_for_resume()
+        if not self.environment:
+            self.environment = collect_environment()
+        self.created = self.created or _now()
+        tasks = self.pending()
+        total = len(self.metrics) * len(self.models)
+        done = total - len(tasks)
+        self.save()
+        try:
+            for metric, name in tasks:
+                self._notify(done, total, f"{metric}: {name}")
+                self._run_task(metric, name, self.models[name])
+                done += 1
+                self.save()
+            self.complete = True
+            self.save()
+            self._notify(total, total, "done")
+        except BaseException as exc:
+            self.interrupted = True
+            self.complete = False
+            self.save()
+            if self.results:
+                try:
+                    self.generate_report()
+                except Exception as report_exc:  # never hide the original exception
+                    if hasattr(exc, "add_note"):
+                        exc.add_note(f"torchperf: the partial report could not be written: {report_exc}")
+            raise
+        return self.results
+
+    # ----------------------------------------------------------------- analysis
+
+    def _require_results(self) -> None:
+        if not self.results:
+            raise InvalidParameterError(
+                "no results yet; call run_full_benchmark() first (or load_run() a saved run)."
+            )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the results as a tidy DataFrame (see :func:`results_frame`)."""
+        return results_frame(self.results)
+
+    def comparisons(self, *, threshold: float = 0.0) -> list[dict[str, Any]]:
+        """Compare each model with the baseline on every metric.
+
+        p-values are adjusted across all comparisons with this suite's
+        ``correction`` (named in each entry's ``"correction"`` field); see
+        :func:`compare_to_baseline`.
+        """
+        self._require_results()
+        return compare_to_baseline(
+            self.results,
+            self.baseline,
+            correction=self.correction,
+            confidence_level=self.confidence_level,
+            threshold=threshold,
+            models=list(self.models),
+        )
+
+    def plot_pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> Figure:
+        """Plot the Pareto frontier of two metrics and save it as PNG and SVG.
+
+        The default pair is saved as ``output_dir/pareto.png`` and
+        ``pareto.svg``; other pairs as ``pareto_<x>_vs_<y>.png/.svg``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        """
+        from torchperf import report
+
+        self._require_results()
+        for m in (x_metric, y_metric):
+            if m not in self.results:
+                raise InvalidParameterError(
+                    f"metric {m!r} has no results; available: {sorted(self.results)}."
+                )
+        stem = (
+            "pareto"
+            if (x_metric, y_metric) == ("latency", "accuracy")
+            else safe_filename(f"pareto_{x_metric}_vs_{y_metric}")
+        )
+        data = report.build_report(self.to_run())
+        fig = report.pareto_figure(
+            self.results,
+            x_metric,
+            y_metric,
+            provenance=report.provenance_line(data),
+            confidence_level=self.confidence_level,
+        )
+        report.save_figure_files(fig, self.output_dir / stem)
+        return fig
+
+    def plot_results(self, save_plots: bool = True) -> dict[str, Figure]:
+        """Draw the standard figures: per-metric bars, latency distribution, Pareto.
+
+        Parameters
+        ----------
+        save_plots : bool
+            Also write each figure to ``output_dir`` as PNG and SVG.
+
+        Returns
+        -------
+        dict
+            ``{figure name: matplotlib Figure}``.
+
+        """
+        from torchperf import report
+
+        self._require_results()
+        data = report.build_report(self.to_run())
+        figures = report.standard_figures(
+            self.results,
+            provenance=report.provenance_line(data),
+            confidence_level=self.confidence_level,
+        )
+        if save_plots:
+            for stem, fig in figures.items():
+                report.save_figure_files(fig, self.output_dir / stem)
+        return figures
+
+    def generate_report(self) -> str:
+        """Write ``report.md``, ``report.html``, ``results.csv``, ``results.json`` and the plots.
+
+        Returns
+        -------
+        str
+            The Markdown report.
+
+        """
+        from torchperf import report
+
+        files = report.render_run(self.to_run(), self.output_dir)
+        return files["report.md"].read_text(encoding="utf-8")
+
+
+def _failure_dict(record: Any) -> dict[str, Any]:
+    """Convert a Benchmark failure record into a JSON-ready dict."""
+    if isinstance(record, Mapping):
+        d = dict(record)
+    elif hasattr(record, "to_dict"):
+        d = dict(record.to_dict())
+    elif hasattr(record, "__dataclass_fields__"):
+        import dataclasses
+
+        d = dataclasses.asdict(record)
+    else:
+        d = {"message": str(record)}
+    d.setdefault("error", d.get("error_type") or d.get("exception") or "Error")
+    d.setdefault("message", str(record))
+    return {str(k): v for k, v in d.items()}
