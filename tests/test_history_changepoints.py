@@ -1,0 +1,260 @@
+"""torchperf.history.changepoints: level shifts across the history, FDR across series.
+
+Two checked-in histories with known injected steps (tools/make_history_fixture.py, truth.json):
+tests/data/asv-real was written by a real `asv run` on this shared machine; tests/data/asv-history
+has the same benchmarks and commits, written with asv's own Results writer and noise
+transplanted from real (Django) asv runs, because the shared machine's load made the
+real run's commit-to-commit noise (4-12%) as large as the smaller steps.
+Run with ``pytest -s`` to see torchperf's and asv's own step detection side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from torchperf.errors import InvalidParameterError
+from torchperf.history import detect_change_points, find_regressions, load_results
+from torchperf.history.changepoints import segment_series, threshold_for
+
+DATA = Path(__file__).parent / "data" / "asv-history"
+REAL = Path(__file__).parent / "data" / "asv-real"
+DJANGO = Path(__file__).resolve().parents[2] / "shared" / "data" / "asv-results-django"
+
+
+@pytest.fixture(scope="module")
+def history():
+    return load_results(DATA / "results"), json.loads((DATA / "truth.json").read_text())
+
+
+def asv_regressions(g: pd.DataFrame, threshold: float, *, weighted: bool = True) -> list[int]:
+    """asv's own publish-time detection on one series: first-bad positions of upward jumps.
+
+    ``weighted=True`` is what ``asv publish`` does (weights 2/|99% CI| from the stored stats).
+    """
+    from asv._stats import get_weight
+    from asv.step_detect import detect_regressions, detect_steps
+
+    g = g.sort_values("revision")
+    y = g["value"].tolist()
+    w = [get_weight({"ci_99_a": a, "ci_99_b": b}) if np.isfinite(a) and np.isfinite(b) else None
+         for a, b in zip(g["ci_low"], g["ci_high"], strict=True)]
+    steps = detect_steps(y, w if weighted else None)
+    _, _, jumps = detect_regressions(steps, threshold)
+    revs = g["revision"].tolist()
+    return [revs[j[1]] for j in (jumps or [])]
+
+
+def evaluate(df: pd.DataFrame, truth: dict) -> tuple[list[str], list, list, list]:
+    """torchperf vs truth vs asv's own detection, per series: (table lines, missing, extra, hits)."""
+    cps = detect_change_points(df)
+    found: dict[str, list] = {}
+    for cp in cps:
+        found.setdefault(cp.benchmark + "".join(cp.params), []).append(cp)
+    lines = [f"{'series':32s} {'injected (first bad)':22s} {'torchperf (first bad, ratio)':36s} "
+             "asv publish / asv unweighted"]
+    missing, extra, hits = [], [], []
+    for (bench, pstr), g in df.groupby(["benchmark", "param_str"]):
+        expect = {s["first_bad"]: s["ratio"] for s in truth["steps"][bench]}
+        key = bench + "".join(g["params"].iloc[0])
+        got = found.get(key, [])
+        thr = threshold_for(f"{bench}{pstr}", df.attrs["regressions_thresholds"])
+        lines.append(
+            f"{bench.split('.', 1)[1] + pstr:32s} {sorted(expect)!s:22s} "
+            f"{[(c.revision_after, round(c.ratio, 3)) for c in got]!s:36s} "
+            f"{asv_regressions(g, thr)} / {asv_regressions(g, thr, weighted=False)}"
+        )
+        for first_bad, ratio in expect.items():
+            hit = [c for c in got if c.revision_after == first_bad]
+            if hit:
+                hits.append((hit[0], ratio))
+            else:
+                missing.append((bench, first_bad, ratio))
+        extra += [(key, c.revision_after) for c in got if c.revision_after not in expect]
+    return lines, missing, extra, hits
+
+
+def check_hit(cp, ratio: float, truth: dict) -> None:
+    first_bad = cp.revision_after
+    # last good is the previous revision, unless that one was set aside as an outlier
+    assert first_bad - 3 <= cp.revision_before <= first_bad - 1
+    assert cp.commit_after == truth["commits"][first_bad]
+    assert cp.commit_before == truth["commits"][cp.revision_before]
+    assert cp.ci_low <= cp.ratio <= cp.ci_high
+    assert abs(math.log(cp.ratio / ratio)) < 0.05, (cp.benchmark, cp.ratio, ratio)
+    assert cp.direction == ("regression" if ratio > 1 else "improvement")
+    assert cp.q_value <= 0.05 and cp.cause == "code"
+
+
+def test_injected_steps_found_at_the_right_commit_and_nowhere_else(history):
+    """asv Results-writer history with real transplanted noise: every step, nothing else."""
+    df, truth = history
+    lines, missing, extra, hits = evaluate(df, truth)
+    print("\n[tests/data/asv-history] asv column: first-bad revisions of asv.step_detect's regressions")
+    print("\n".join(lines))
+    assert not missing, f"injected steps not found: {missing}"
+    assert not extra, f"change points in series without a step there: {extra}"
+    for cp, ratio in hits:
+        check_hit(cp, ratio, truth)
+    assert len(hits) == 5
+
+
+def test_real_asv_run_history():
+    """The real `asv run` history: large steps found at the right commit; all shown next to asv's."""
+    df = load_results(REAL / "results")
+    truth = json.loads((REAL / "truth.json").read_text())
+    lines, missing, extra, hits = evaluate(df, truth)
+    print("\n[tests/data/asv-real: real asv run on a loaded shared machine]")
+    print("\n".join(lines))
+    print(f"missing: {missing}\nextra: {extra}")
+    # On this loaded machine every series also shifted ~+10% around revisions 15-17 (other
+    # jobs' load; visible in the A/A series too), 3 commits before the -20% step at 20 and
+    # inside the 8%/10% steps' windows, so only the two clean large steps are asserted.
+    found = {(cp.benchmark, cp.revision_after) for cp, _ in hits}
+    assert {("benchmarks.Steps.time_regress", 12), ("benchmarks.track_error_rate", 18)} <= found
+    assert not [e for e in extra if "time_outlier" in e[0] or "time_drift" in e[0]]
+    for cp, ratio in hits:
+        check_hit(cp, ratio, truth)
+
+
+def test_find_regressions_and_since(history):
+    df, truth = history
+    regs = find_regressions(df)
+    assert {r.benchmark for r in regs} == {
+        "benchmarks.Steps.time_regress", "benchmarks.Steps.time_two_steps", "benchmarks.track_error_rate",
+    }
+    assert all(r.direction == "regression" for r in regs)
+    assert [r.revision_after for r in regs] == sorted((r.revision_after for r in regs), reverse=True)
+    late = find_regressions(df, since=truth["commits"][15][:7])
+    assert {r.revision_after for r in late} == {18, 22}
+    d = regs[0].to_dict()
+    for k in ("benchmark", "params", "machine", "env", "commit_before", "commit_after", "ratio",
+              "ci_low", "ci_high", "p_value", "direction", "metric_direction"):
+        assert k in d
+    json.dumps(d)
+
+
+def _frame(series: dict[str, np.ndarray], **extra) -> pd.DataFrame:
+    rows = []
+    for name, vals in series.items():
+        for i, v in enumerate(vals):
+            rows.append({"machine": "m", "env_name": "e", "benchmark": name, "params": (),
+                         "param_str": "", "commit": f"{i:08x}", "revision": i, "value": float(v),
+                         "lower_is_better": True, "unit": "seconds", **{k: f(i) for k, f in extra.items()}})
+    return pd.DataFrame(rows)
+
+
+def test_seeded_simulation_outliers_drift_and_steps():
+    rng = np.random.default_rng(1)
+    n = 60
+    noise = lambda: np.exp(rng.normal(0, 0.02, n))  # noqa: E731
+    spike = noise()
+    spike[30] *= 3.0  # one slow commit, then back
+    drift = noise() * np.exp(0.003 * np.arange(n))  # 0.3% per commit: 18% overall, no step
+    step = noise()
+    step[25:] *= 1.07
+    down = noise()
+    down[40:] *= 0.9
+    df = _frame({"spike": spike, "drift": drift, "step": step, "down": down, "flat": noise()})
+    cps = detect_change_points(df)
+    got = {(c.benchmark, c.revision_after, c.direction) for c in cps}
+    assert got == {("step", 25, "regression"), ("down", 40, "improvement")}
+    # include_insignificant exposes candidates, marked as such
+    allc = detect_change_points(df, include_insignificant=True)
+    assert all(c.significant == (c.q_value <= 0.05 and abs(c.ratio - 1) >= c.threshold) for c in allc)
+
+
+def test_higher_is_better_direction_and_deterministic_series():
+    vals = np.r_[np.full(10, 0.9), np.full(10, 0.8)]  # accuracy fell: no noise at all
+    df = _frame({"acc": vals})
+    df["lower_is_better"] = False
+    (cp,) = detect_change_points(df)
+    assert cp.direction == "regression" and cp.metric_direction == "higher_is_better"
+    assert cp.revision_after == 10 and cp.ratio == pytest.approx(0.8 / 0.9)
+
+
+def test_step_coinciding_with_environment_fact_change_is_labelled_environment():
+    rng = np.random.default_rng(3)
+    vals = np.exp(rng.normal(0, 0.01, 30))
+    vals[15:] *= 1.3
+    df = _frame({"matmul": vals}, blas_threads=lambda i: 4 if i < 15 else 1)
+    (cp,) = detect_change_points(df)
+    assert cp.cause == "environment" and cp.env_change == {"blas_threads": [4, 1]}
+    assert find_regressions(df) == []
+    assert find_regressions(df, include_environment=True) == [cp]
+
+
+def test_threshold_from_asv_config_mapping():
+    assert threshold_for("a.time_x(1)", {r"a\.time_x": 0.2, "a.*": 0.1}) == 0.2
+    assert threshold_for("b.time", {r"a\.": 0.2}) == 0.05
+    assert threshold_for("b.time", 0.03) == 0.03
+    rng = np.random.default_rng(5)
+    vals = np.exp(rng.normal(0, 0.005, 40))
+    vals[20:] *= 1.08
+    df = _frame({"b.time": vals})
+    assert len(detect_change_points(df)) == 1
+    assert detect_change_points(df, thresholds={"b": 0.10}) == []
+
+
+def test_segment_series_is_pure_and_respects_min_size():
+    y = np.r_[np.zeros(10), np.ones(2), np.zeros(10)]
+    assert segment_series(y, min_size=3) == [] or all(3 <= k <= 19 for k in segment_series(y))
+    y2 = np.r_[np.zeros(10), np.ones(10)] + np.random.default_rng(0).normal(0, 0.01, 20)
+    assert segment_series(y2) == [10]
+
+
+def test_validation_messages():
+    df = _frame({"x": np.ones(10)})
+    with pytest.raises(InvalidParameterError, match="fdr"):
+        detect_change_points(df, fdr=5)
+    with pytest.raises(InvalidParameterError, match=r"Did you mean 0\.95"):
+        detect_change_points(df, confidence_level=95)
+    with pytest.raises(InvalidParameterError, match="missing columns"):
+        detect_change_points(pd.DataFrame({"value": [1.0]}))
+
+
+def test_aa_history_real_noise_false_change_point_rate(history):
+    """A/A: no code change, 30 revisions, real noise -> < 1 in 20 series with a change point.
+
+    (a) every Django series (real CI-runner noise, 2020-2022), 30 of its per-revision results
+    drawn at random and shuffled: exchangeable by construction, so any change point is false,
+    yet the run-to-run noise (heavy tails, runner pools) is real; (b) the 16 `Flat.time_flat`
+    series of tests/data/asv-history (transplanted real noise); (c) the 16 of the real asv run,
+    where the machine itself shifted by ~10% at revisions 15-17 (other jobs' load): change points
+    there are real level changes of the machine, reported and checked to sit in that window.
+    """
+    df, _ = history
+    flat = df[df["benchmark"] == "benchmarks.Flat.time_flat"]
+    n_series = flat.groupby("param_str").ngroups
+    false = len({c.params for c in detect_change_points(flat)})
+    print(f"\nA/A asv-history flat series (transplanted real noise): {false}/{n_series} series")
+    assert false / n_series < 1 / 20
+    real = load_results(REAL / "results")
+    rflat = real[real["benchmark"] == "benchmarks.Flat.time_flat"]
+    rcps = detect_change_points(rflat)
+    print(f"A/A real asv run flat series: {len({c.params for c in rcps})}/16 series, at revisions "
+          f"{sorted(c.revision_after for c in rcps)} (machine load shift at 15-17)")
+    assert all(15 <= c.revision_after <= 17 for c in rcps)
+    if not DJANGO.is_dir():
+        pytest.skip(f"real Django asv data not present at {DJANGO}; Django A/A not run")
+    dj = load_results(DJANGO)
+    dj = dj[np.isfinite(dj["value"])]
+    rng = np.random.default_rng(2024)
+    parts = []
+    for _, g in dj.groupby(["env_name", "benchmark", "param_str"]):
+        if len(g) < 30:
+            continue
+        pick = g.iloc[rng.permutation(len(g))[:30]].copy()
+        pick["revision"] = np.arange(30)
+        pick["commit"] = [f"{i:08x}" for i in range(30)]
+        parts.append(pick)
+    aa = pd.concat(parts, ignore_index=True)
+    n_dj = aa.groupby(["env_name", "benchmark", "param_str"]).ngroups
+    false_dj = len({(c.env, c.benchmark, c.params) for c in detect_change_points(aa)})
+    print(f"A/A Django (shuffled real runs): {false_dj}/{n_dj} series with a false change point")
+    assert false_dj / n_dj < 1 / 20
