@@ -1,0 +1,7 @@
+"""``python -m torchperf`` runs the command line."""
+
+import sys
+
+from torchperf.cli import main
+
+sys.exit(main())

@@ -1,0 +1,585 @@
+"""The ``torchperf`` command line: the only module that prints or exits.
+
+Every subcommand ends in one function that returns an exit status:
+0 clean, 1 a finding (a regression, a failed model), 2 a usage or input
+error (one message, no traceback), 130 interrupted. Library errors
+(:class:`~torchperf.errors.TorchperfError`) become exit 2 here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from torchperf import __version__
+from torchperf.errors import InvalidParameterError, MissingDependencyError, TorchperfError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(TorchperfError, ValueError):
+    """A command-line argument is wrong (exit 2)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _positive_int(name: str, low: int = 1, high: int = 1_000_000) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be in [{low}, {high}]; got {value}")
+        return value
+
+    return parse
+
+
+def _probability(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number; got {text!r}") from None
+        if not 0.0 < value < 1.0:
+            hint = f" Did you mean {value / 100:g}?" if 1.0 < value < 100.0 else ""
+            raise argparse.ArgumentTypeError(f"{name} must be in (0, 1); got {text}.{hint}")
+        return value
+
+    return parse
+
+
+def _nonneg_float(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number; got {text!r}") from None
+        if not (value >= 0.0 and value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{name} must be >= 0 and finite; got {text}")
+        return value
+
+    return parse
+
+
+def _load_target(spec: str) -> Any:
+    """Import ``module:attribute`` (attribute may be dotted)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(
+            f"target {spec!r} must look like 'module:attribute' (e.g. 'mypkg.models:resnet')."
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import module {module_name!r} of target {spec!r}: {exc}") from None
+    except Exception as exc:  # user code failed while importing
+        raise UsageError(
+            f"importing {module_name!r} (target {spec!r}) raised {type(exc).__name__}: {exc}"
+        ) from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UsageError(f"module {module_name!r} has no attribute {attr!r}.") from None
+    return obj
+
+
+def _models_from_targets(targets: Sequence[str]) -> dict[str, Any] | list[Any]:
+    """Resolve each target to one model, a list or a mapping of models; merge them."""
+    from torchperf.models import unique_model_names
+
+    models: list[Any] = []
+    names: list[str | None] = []
+    for spec in targets:
+        obj = _load_target(spec)
+        if isinstance(obj, Mapping):
+            for key, model in obj.items():
+                models.append(model)
+                names.append(str(key))
+        elif isinstance(obj, (list, tuple)):
+            models.extend(obj)
+            names.extend([None] * len(obj))
+        else:
+            models.append(obj)
+            names.append(None)
+    auto = unique_model_names(models)
+    final = [n if n is not None else a for n, a in zip(names, auto, strict=True)]
+    if len(set(final)) != len(final):
+        final = unique_model_names([type("N", (), {"name": n})() for n in final])
+    return dict(zip(final, models, strict=True))
+
+
+def _progress_bar(total_desc: str) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
+    """A tqdm bar on stderr driven by the suite's ``progress(completed, total, desc)`` hook."""
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {"bar": None}
+
+    def hook(completed: int, total: int, desc: str) -> None:
+        bar = state["bar"]
+        if bar is None:
+            bar = state["bar"] = tqdm(
+                total=total, desc=total_desc, unit="task", file=sys.stderr, leave=True,
+                disable=None,
+            )
+        bar.set_postfix_str(desc[:60], refresh=False)
+        bar.n = completed
+        bar.refresh()
+
+    def close() -> None:
+        if state["bar"] is not None:
+            state["bar"].close()
+
+    return hook, close
+
+
+def _results_dir(arg: str | None) -> Path:
+    """``--results-dir`` or the ``results_dir`` of ./asv.conf.json."""
+    if arg:
+        path = Path(arg)
+    else:
+        conf = Path("asv.conf.json")
+        if not conf.is_file():
+            raise UsageError(
+                "no --results-dir given and no asv.conf.json in the current directory; "
+                "pass --results-dir DIR (an asv results directory)."
+            )
+        from torchperf.history import load_asv_config
+
+        cfg = load_asv_config(conf)
+        path = Path(cfg.get("results_dir", "results"))
+        if not path.is_absolute():
+            path = conf.parent / path
+    if not path.is_dir():
+        raise UsageError(f"results directory {path} does not exist; run `asv run` first.")
+    return path
+
+
+def _print_json(obj: Any) -> None:
+    from torchperf.fileio import to_jsonable
+
+    _out(json.dumps(to_jsonable(obj), indent=2, allow_nan=False))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Benchmark the zoo or user targets; write results and reports."""
+    from torchperf.report import render_run, summary_table
+    from torchperf.suite import BenchmarkSuite
+
+    out_dir = Path(args.output)
+    datasets: list[Any] | None = None
+    if args.targets:
+        models = _models_from_targets(args.targets)
+        if args.dataset:
+            data = _load_target(args.dataset)
+            datasets = [data] if isinstance(data, tuple) else list(data)
+    else:
+        from torchperf.zoo import build_comparison_set, load_digits_split
+
+        _err("torchperf: building the model zoo (cached after the first run) ...")
+        models = build_comparison_set(seed=args.seed, include_torch="auto")
+        split = load_digits_split(seed=args.seed)
+        datasets = [(split.X_test, split.y_test)]
+    if args.quick:
+        warmup, runs = min(args.warmup, 2), min(args.runs, 5)
+    else:
+        warmup, runs = args.warmup, args.runs
+    hook, close = _progress_bar("benchmarking")
+    suite = BenchmarkSuite(
+        models,
+        datasets,
+        output_dir=out_dir,
+        warmup_runs=warmup,
+        measurement_runs=runs,
+        progress=hook,
+        strict=args.strict,
+        baseline=args.baseline,
+    )
+    interrupted = False
+    try:
+        suite.run_full_benchmark(resume=args.resume)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        close()
+    run = suite.to_run()
+    files = render_run(run, out_dir)
+    _out(summary_table(run))
+    _out("")
+    for kind, path in sorted(files.items()):
+        _out(f"{kind:>10}: {path}")
+    if interrupted:
+        done = sum(len(v) for v in suite.results.values())
+        _err(
+            f"torchperf: interrupted; {done} finished measurements are saved in "
+            f"{out_dir / 'results.json'} and the report shows what completed. "
+            "Re-run with --resume to measure only what is missing."
+        )
+        return EXIT_INTERRUPTED
+    if suite.failures:
+        for name, rec in suite.failures.items():
+            _err(f"torchperf: model {name!r} failed: {getattr(rec, 'message', rec)}")
+        return EXIT_FOUND
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Re-render the reports of a saved run."""
+    from torchperf.report import render_run, summary_table
+    from torchperf.suite import load_run
+
+    run = load_run(args.results)
+    out = Path(args.output) if args.output else Path(args.results).parent
+    files = render_run(run, out)
+    _out(summary_table(run))
+    for kind, path in sorted(files.items()):
+        _out(f"{kind:>10}: {path}")
+    return EXIT_OK
+
+
+def _finding_rows(findings: Sequence[Any]) -> list[dict[str, Any]]:
+    return [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
+
+
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    """A plain-text table of ``rows`` with ``(key, header)`` columns."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            if v != v:
+                return "-"
+            return f"{v:.3g}" if abs(v) < 1e-3 or abs(v) >= 1e4 else f"{v:.3f}"
+        if v is None:
+            return "-"
+        if isinstance(v, (list, tuple)):
+            return ", ".join(map(str, v))
+        return str(v)
+
+    body = [[cell(r.get(k)) for k, _ in columns] for r in rows]
+    heads = [h for _, h in columns]
+    widths = [max([len(h)] + [len(b[i]) for b in body]) for i, h in enumerate(heads)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)) for b in body]
+    return "\n".join(lines)
+
+
+_FINDING_COLUMNS = [
+    ("benchmark", "benchmark"),
+    ("params", "params"),
+    ("env", "env"),
+    ("commit_before", "before"),
+    ("commit_after", "after"),
+    ("ratio", "ratio"),
+    ("ci_low", "ci_low"),
+    ("ci_high", "ci_high"),
+    ("p_value", "p"),
+    ("direction", "direction"),
+]
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two saved runs, or two revisions of an asv history."""
+    a, b = Path(args.a), Path(args.b)
+    if a.is_file() and b.is_file() and not args.results_dir:
+        from torchperf.report import compare_runs
+        from torchperf.suite import load_run
+
+        rows = compare_runs(load_run(a), load_run(b))
+        if args.format == "json":
+            _print_json(rows)
+        else:
+            _out(
+                _table(
+                    rows,
+                    [
+                        ("metric", "metric"),
+                        ("model", "model"),
+                        ("ratio", "ratio"),
+                        ("ci_low", "ci_low"),
+                        ("ci_high", "ci_high"),
+                        ("p_value", "p"),
+                        ("p_adjusted", "p_adj"),
+                        ("verdict", "verdict"),
+                    ],
+                )
+            )
+        found = any(r.get("direction") == "regression" and r.get("significant") for r in rows)
+        return EXIT_FOUND if found else EXIT_OK
+
+    from torchperf.history import compare_revisions, load_results
+
+    results_dir = _results_dir(args.results_dir)
+    df = load_results(results_dir)
+    findings = compare_revisions(
+        df, args.a, args.b, confidence_level=args.confidence_level, fdr=args.fdr
+    )
+    rows = _finding_rows(findings)
+    if args.format == "json":
+        _print_json(rows)
+    else:
+        shown = rows if args.all else [r for r in rows if r.get("verdict") != "equivalent"]
+        _out(_table(shown, [*_FINDING_COLUMNS, ("verdict", "verdict"), ("evidence", "evidence")]))
+        _out(f"\n{len(rows)} benchmark series compared; {len(rows) - len(shown)} equivalent not shown"
+             " (--all shows them).")
+    found = any(r.get("direction") == "regression" and r.get("significant", True) for r in rows
+                if r.get("verdict") in ("regression", "slower"))
+    return EXIT_FOUND if found else EXIT_OK
+
+
+def cmd_regressions(args: argparse.Namespace) -> int:
+    """Change points and significant regressions across an asv history."""
+    from torchperf.history import find_regressions, load_results
+
+    df = load_results(_results_dir(args.results_dir))
+    found = find_regressions(df, since=args.since)
+    rows = _finding_rows(found)
+    if args.format == "json":
+        _print_json(rows)
+    elif rows:
+        _out(_table(rows, _FINDING_COLUMNS))
+        _out(f"\n{len(rows)} significant regression(s).")
+    else:
+        _out("No significant regressions found.")
+    return EXIT_FOUND if rows else EXIT_OK
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    """Pareto plot of one revision of an asv history."""
+    from torchperf.history import load_results
+    from torchperf.history.pages import revision_pareto_figure
+
+    df = load_results(_results_dir(args.results_dir))
+    out = Path(args.output or f"pareto-{args.revision[:8]}.png")
+    paths = revision_pareto_figure(df, args.revision, out)
+    for p in paths:
+        _out(str(p))
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Add torchperf's pages to a site made by ``asv publish``."""
+    from torchperf.history.pages import publish
+
+    html_dir = publish(
+        html_dir=args.html_dir, results_dir=args.results_dir, offline=args.offline
+    )
+    _out(f"published: {Path(html_dir) / 'index.html'}")
+    return EXIT_OK
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """The Olympics events of a saved run."""
+    from torchperf.leaderboard import format_leaderboard, olympics
+    from torchperf.suite import load_run
+
+    run = load_run(args.results)
+    board = olympics(run["results"], latency_budget_s=args.latency_budget)
+    _out(format_leaderboard(board))
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Is this machine fit to benchmark on."""
+    from torchperf.environment import collect_environment, noise_checks
+
+    env = collect_environment(include_git=False)
+    checks = noise_checks()
+    if args.format == "json":
+        _print_json({"environment": env, "checks": [c.to_dict() for c in checks]})
+        return EXIT_OK
+    cpu = env.get("cpu", {})
+    _out(f"torchperf {__version__} doctor")
+    _out(f"machine : {env.get('hostname', '?')} - {env.get('platform', '?')}")
+    _out(f"cpu     : {cpu.get('model', '?')} ({cpu.get('logical_cores', '?')} logical cores)")
+    _out(f"python  : {env.get('python', {}).get('version', '?')}")
+    marks = {"ok": "ok  ", "warn": "WARN", "unknown": "?   "}
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        _out(f"[{marks.get(c.status, c.status)}] {c.name.ljust(width)}  {c.value}")
+        if c.status != "ok" and c.advice:
+            _out(f"       {' ' * width}  -> {c.advice}")
+    n_warn = sum(c.status == "warn" for c in checks)
+    _out(f"\n{n_warn} warning(s)." if n_warn else "\nThis machine looks fit for benchmarking.")
+    return EXIT_OK
+
+
+def cmd_asv_check(args: argparse.Namespace) -> int:
+    """List the benchmark types asv will see (plugin import errors are silent in asv)."""
+    from torchperf.asvbench import check_suite, check_types
+
+    types = check_types()
+    ok = all(t.get("registered") for t in types)
+    for t in types:
+        mark = "ok " if t.get("registered") else "MISSING"
+        _out(f"[{mark}] {t.get('prefix', '?'):<12} {t.get('name', '')}  {t.get('detail', '')}")
+    bench_dir = Path(args.benchmark_dir)
+    if bench_dir.is_dir():
+        report = check_suite(bench_dir)
+        for line in report.get("lines", []):
+            _out(line)
+        ok = ok and not report.get("errors")
+        for e in report.get("errors", []):
+            _err(f"torchperf: {e}")
+    return EXIT_OK if ok else EXIT_USAGE
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    """The README's main job: benchmark the zoo, record asv history, publish the site."""
+    from torchperf.quickstart import run_quickstart
+
+    hook, close = _progress_bar("benchmarking the zoo")
+    try:
+        return run_quickstart(
+            Path(args.output), quick=not args.full, say=_err, show=_out, progress=hook
+        )
+    finally:
+        close()
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``torchperf`` argument parser."""
+    p = argparse.ArgumentParser(
+        prog="torchperf",
+        description="Benchmark ML models with statistics you can trust; track history with asv.",
+    )
+    p.add_argument("--version", action="version", version=f"torchperf {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser("run", help="benchmark the zoo or module:attribute targets")
+    r.add_argument("targets", nargs="*", metavar="TARGET", help="module:attribute (default: the zoo)")
+    r.add_argument("--output", "-o", default="benchmark_results", help="output directory")
+    r.add_argument("--quick", action="store_true", help="fewer warmup/measurement runs")
+    r.add_argument("--warmup", type=_positive_int("--warmup", 0, 10_000), default=5)
+    r.add_argument("--runs", type=_positive_int("--runs", 2, 100_000), default=10)
+    r.add_argument("--dataset", metavar="MODULE:ATTR", help="(X, y) pair or list of pairs")
+    r.add_argument("--baseline", help="reference model name (default: the first)")
+    r.add_argument("--seed", type=_positive_int("--seed", 0, 2**31), default=0)
+    r.add_argument("--strict", action="store_true", help="stop at the first failing model")
+    r.add_argument("--resume", action="store_true", help="measure only what results.json lacks")
+    r.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("report", help="re-render reports from a saved results.json")
+    rp.add_argument("results", metavar="RESULTS.json")
+    rp.add_argument("--output", "-o")
+    rp.set_defaults(func=cmd_report)
+
+    c = sub.add_parser("compare", help="compare two saved runs or two asv revisions")
+    c.add_argument("a", metavar="A")
+    c.add_argument("b", metavar="B")
+    c.add_argument("--results-dir")
+    c.add_argument("--format", choices=("table", "json"), default="table")
+    c.add_argument("--confidence-level", type=_probability("--confidence-level"), default=0.95)
+    c.add_argument("--fdr", type=_probability("--fdr"), default=0.05)
+    c.add_argument("--all", action="store_true", help="also list equivalent benchmarks")
+    c.set_defaults(func=cmd_compare)
+
+    g = sub.add_parser("regressions", help="change points and regressions across asv history")
+    g.add_argument("--results-dir")
+    g.add_argument("--since", metavar="REV")
+    g.add_argument("--format", choices=("table", "json"), default="table")
+    g.set_defaults(func=cmd_regressions)
+
+    pa = sub.add_parser("pareto", help="Pareto plot of one revision of an asv history")
+    pa.add_argument("--results-dir")
+    pa.add_argument("--revision", required=True, metavar="REV")
+    pa.add_argument("--output", "-o", metavar="FILE")
+    pa.set_defaults(func=cmd_pareto)
+
+    pu = sub.add_parser("publish", help="add torchperf pages to an `asv publish` site")
+    pu.add_argument("--html-dir")
+    pu.add_argument("--results-dir")
+    pu.add_argument("--offline", action="store_true", help="serve asv's JS dependencies locally")
+    pu.set_defaults(func=cmd_publish)
+
+    lb = sub.add_parser("leaderboard", help="the Olympics events of a saved run")
+    lb.add_argument("results", metavar="RESULTS.json")
+    lb.add_argument("--latency-budget", type=_nonneg_float("--latency-budget"), metavar="SECONDS")
+    lb.set_defaults(func=cmd_leaderboard)
+
+    d = sub.add_parser("doctor", help="is this machine fit to benchmark on")
+    d.add_argument("--format", choices=("table", "json"), default="table")
+    d.set_defaults(func=cmd_doctor)
+
+    a = sub.add_parser("asv-check", help="which torchperf benchmark types asv will see")
+    a.add_argument("--benchmark-dir", default="benchmarks")
+    a.set_defaults(func=cmd_asv_check)
+
+    q = sub.add_parser(
+        "quickstart",
+        help="main job: benchmark the zoo, record asv history for 2 commits x 2 NumPy, publish",
+    )
+    q.add_argument("--output", "-o", default="torchperf-output")
+    q.add_argument("--full", action="store_true", help="full protocol and every benchmark")
+    q.set_defaults(func=cmd_quickstart)
+    return p
+
+
+def _report_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
+    """Print each distinct warning once, with how often it occurred (not once per sample)."""
+    counts: dict[tuple[str, str], int] = {}
+    for w in caught:
+        key = (w.category.__name__, str(w.message))
+        counts[key] = counts.get(key, 0) + 1
+    for (category, message), n in counts.items():
+        times = f" (x{n})" if n > 1 else ""
+        _err(f"torchperf: {category}{times}: {message}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (see the module docstring)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            return int(args.func(args))
+    except KeyboardInterrupt:
+        _err("torchperf: interrupted.")
+        return EXIT_INTERRUPTED
+    except (TorchperfError, InvalidParameterError, MissingDependencyError) as exc:
+        _err(f"torchperf {args.command}: error: {exc}")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    finally:
+        _report_warnings(caught)
+        if os.environ.get("TORCHPERF_TIMING"):
+            _err(f"torchperf: {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

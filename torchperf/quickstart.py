@@ -1,0 +1,229 @@
+"""The README's main job: one real benchmark with a report, plots, asv history and a site.
+
+:func:`run_quickstart` chains what a user would otherwise type by hand:
+
+1. ``torchperf run`` on the model zoo: every metric for every variant, a
+   Markdown/HTML report, the Pareto plot and the CSV (``OUTPUT/run``);
+2. ``asv machine --yes`` and ``asv run --record-samples HEAD~2..HEAD``: the
+   repository's asv suite over the last two commits in every environment of
+   ``asv.conf.json``'s NumPy matrix (virtualenvs built by asv);
+3. ``asv publish`` plus torchperf's pages (regressions, Pareto per revision,
+   environments) in offline mode;
+4. the history analysis: revision-to-revision comparison and change points.
+
+It is a workflow, not a library call: it runs subprocesses and reports
+progress through the ``say`` / ``show`` callables the CLI passes in (the
+library itself never prints).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from torchperf.errors import InvalidParameterError, TorchperfError
+from torchperf.fileio import atomic_write_text
+
+__all__ = ["QUICK_BENCH", "run_quickstart"]
+
+#: Benchmarks the quick main job records in asv (a regular expression for ``asv run --bench``):
+#: zoo latency and quality for every variant plus the BLAS kernels.
+QUICK_BENCH = r"^(zoo_models\.(ZooLatency|ZooQuality|ZooMemory)|kernels\.MatmulLatency)"
+
+
+class StepFailed(TorchperfError, RuntimeError):
+    """One step of the main job failed; its log names the cause."""
+
+
+def _run_logged(
+    cmd: Sequence[str],
+    log: Path,
+    say: Callable[[str], None],
+    *,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> int:
+    """Run ``cmd``, streaming its output to ``say`` and appending it to ``log``."""
+    say(f"$ {' '.join(cmd)}")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(cmd)}\n")
+        try:
+            proc = subprocess.Popen(
+                list(cmd),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                env=env,
+            )
+        except FileNotFoundError:
+            raise StepFailed(f"command {cmd[0]!r} not found; is it installed?") from None
+        assert proc.stdout is not None
+        tail: list[str] = []
+        for line in proc.stdout:
+            fh.write(line)
+            line = line.rstrip("\n")
+            tail = [*tail[-19:], line]
+            say(line)
+        rc = proc.wait()
+    if check and rc != 0:
+        raise StepFailed(
+            f"`{' '.join(cmd)}` exited with {rc}; the full output is in {log}. Last lines:\n"
+            + "\n".join(tail)
+        )
+    return rc
+
+
+def _git(*args: str) -> str:
+    out = subprocess.run(["git", *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise StepFailed(f"git {' '.join(args)} failed: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+def _asv() -> list[str]:
+    exe = shutil.which("asv")
+    return [exe] if exe else [sys.executable, "-m", "asv"]
+
+
+def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10,
+            progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Benchmark the zoo with :class:`~torchperf.suite.BenchmarkSuite` and render its report.
+
+    Returns
+    -------
+    dict
+        The saved run (``results.json`` contents) plus ``"files"``: paths written.
+
+    """
+    from torchperf.report import render_run
+    from torchperf.suite import BenchmarkSuite
+    from torchperf.zoo import build_comparison_set, load_digits_split
+
+    models = build_comparison_set(seed=0, include_torch="auto")
+    split = load_digits_split(seed=0)
+    suite = BenchmarkSuite(
+        models,
+        [(split.X_test, split.y_test)],
+        output_dir=output,
+        warmup_runs=warmup_runs,
+        measurement_runs=measurement_runs,
+        progress=progress,
+    )
+    suite.run_full_benchmark(resume=True)
+    run = suite.to_run()
+    files = render_run(run, output)
+    return {**run, "files": files}
+
+
+def run_quickstart(
+    output: Path,
+    *,
+    quick: bool = True,
+    say: Callable[[str], None],
+    show: Callable[[str], None],
+    progress: Callable[[int, int, str], None] | None = None,
+) -> int:
+    """Run the main job; return the CLI exit status (0 ok, 1 regressions or failures).
+
+    Parameters
+    ----------
+    output : Path
+        Directory for the zoo report (``run/``) and the job's logs.
+    quick : bool
+        Record only :data:`QUICK_BENCH` in asv (the zoo's latency, memory and
+        quality plus the BLAS matmul kernels) instead of the whole suite.
+    say : callable
+        Receives progress lines (the CLI writes them to stderr).
+    show : callable
+        Receives the results the user asked for (the CLI writes them to stdout).
+    progress : callable, optional
+        ``progress(completed, total, description)`` of the zoo benchmark.
+
+    """
+    from torchperf.report import summary_table
+
+    conf = Path("asv.conf.json")
+    if not conf.is_file():
+        raise InvalidParameterError(
+            "the main job runs in a torchperf checkout: asv.conf.json is not in the current "
+            f"directory ({os.getcwd()}). `cd` into the cloned repository and run it again."
+        )
+    started = time.perf_counter()
+    output.mkdir(parents=True, exist_ok=True)
+    log = output / "quickstart.log"
+
+    # 1. the zoo, measured here and now
+    say("== 1/4  benchmarking the model zoo (latency, throughput, accuracy, memory, size)")
+    run = run_zoo(output / "run", progress=progress)
+    show(summary_table(run))
+    show("")
+    for kind, path in sorted(run["files"].items()):
+        show(f"{kind:>12}: {path}")
+
+    # 2. history across the last two commits and both NumPy environments
+    say("== 2/4  recording asv history: last two commits x every NumPy environment")
+    n_commits = int(_git("rev-list", "--count", "HEAD"))
+    if n_commits < 2:
+        raise StepFailed("the repository has fewer than two commits; asv needs two to compare.")
+    head, prev = _git("rev-parse", "HEAD"), _git("rev-parse", "HEAD~1")
+    _run_logged([*_asv(), "machine", "--yes"], log, say)
+    cmd = [*_asv(), "run", "--record-samples", "--show-stderr", "HEAD~2..HEAD"]
+    if quick:
+        cmd[2:2] = ["--bench", QUICK_BENCH]
+    # asv exits 2 when some benchmark failed; the rest is recorded, so go on and report it.
+    rc_run = _run_logged(cmd, log, say, check=False)
+
+    # 3. the site
+    say("== 3/4  publishing the site (asv publish + torchperf pages, offline)")
+    _run_logged([*_asv(), "publish"], log, say)
+    from torchperf.history.pages import publish
+
+    index = publish(offline=True)
+
+    # 4. what changed
+    say("== 4/4  analysing the history")
+    from torchperf.history import compare_revisions, find_regressions, load_results
+    from torchperf.history.loader import load_asv_config
+
+    results_dir = Path(load_asv_config(conf).get("results_dir", ".asv/results"))
+    df = load_results(results_dir)
+    findings = compare_revisions(df, prev, head)
+    regressions = find_regressions(df)
+    envs = sorted(df["env_name"].dropna().unique()) if "env_name" in df else []
+    commits = sorted(df["commit"].dropna().unique()) if "commit" in df else []
+    lines = [
+        f"history: {len(commits)} revision(s) x {len(envs)} environment(s) in {results_dir}",
+        *(f"  environment: {e}" for e in envs),
+        f"HEAD~1 -> HEAD: {len(findings)} series compared; "
+        + ", ".join(
+            f"{sum(f.verdict == v for f in findings)} {v}"
+            for v in ("regression", "improvement", "equivalent", "inconclusive")
+        ),
+        f"change points flagged across history: {len(regressions)}",
+    ]
+    for f in findings:
+        if f.verdict in ("regression", "improvement"):
+            lines.append(
+                f"  {f.verdict:<11} {f.benchmark} {f.params} [{f.env}] "
+                f"x{f.ratio:.3f} (95% CI {f.ci_low:.3f}-{f.ci_high:.3f}), p={f.p_value:.2g}"
+            )
+    summary = "\n".join(lines)
+    atomic_write_text(output / "history-summary.txt", summary + "\n")
+    show("")
+    show(summary)
+    show("")
+    show(f"report : {run['files'].get('html', output / 'run' / 'report.html')}")
+    show(f"site   : {index}  (serve it: python -m http.server -d {Path(index).parent} 8080)")
+    show(f"log    : {log}")
+    show(f"done in {time.perf_counter() - started:.0f} s")
+    failed = bool(run.get("failures")) or rc_run != 0
+    if rc_run != 0:
+        say(f"torchperf: some asv benchmarks failed (asv exit {rc_run}); see {log}")
+    return 1 if failed else 0
