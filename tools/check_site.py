@@ -1,0 +1,650 @@
+#!/usr/bin/env python3
+"""Check a published asv + torchperf site in headless Chromium with no internet.
+
+Usage::
+
+    python tools/check_site.py .asv/html                  # check an existing site
+    python tools/check_site.py --demo /tmp/site-demo      # build a synthetic history, publish, check
+    python tools/check_site.py .asv/html --json           # machine-readable result
+
+What it does
+------------
+1. Serves ``HTML_DIR`` with :mod:`http.server` on ``127.0.0.1`` (a thread in
+   this process; asv's page loads ``index.json`` with XHR, so ``file://`` is
+   not enough).
+2. Starts ``/usr/bin/chromium --headless`` with networking to anything but
+   the local server blocked: ``--host-resolver-rules="MAP * ~NOTFOUND,
+   EXCLUDE 127.0.0.1"`` (no name resolves) and ``--proxy-server=127.0.0.1:9``
+   (nothing listens there; loopback bypasses the proxy), plus
+   ``--disable-background-networking`` and friends. It is driven through the
+   Chrome DevTools Protocol over ``--remote-debugging-pipe`` (two inherited
+   file descriptors; no websocket library, no debugging port).
+3. Opens asv's ``index.html`` (the summary grid), one benchmark's graph page,
+   and every torchperf page, and records: console messages
+   (``Runtime.consoleAPICalled``), uncaught exceptions
+   (``Runtime.exceptionThrown``), browser log entries (``Log.entryAdded``: failed
+   loads, CSP violations), JavaScript dialogs, and requests that left
+   127.0.0.1.
+4. Checks: asv's graphs are drawn (flot ``canvas.flot-base`` elements in the
+   grid and on the graph page; the page did not fall back to asv's
+   ``error.html``), the navigation bar links to torchperf, torchperf's
+   regression, Pareto and environment pages load with their images decoded, no
+   ``<script>`` or inline event handler is on them, the texts given with
+   ``--require-text`` appear literally, no console error, exception, dialog or
+   external request anywhere.
+
+Exit status: 0 all checks pass, 1 a check failed, 2 Chromium missing or bad usage
+(``tools/install-chromium.sh`` installs Chromium from Debian's packages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+
+EVIL_MODEL = "<img src=x onerror=alert(1)>"
+EVIL_PARAM = "m</script><script>alert(2)</script>"
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=127.0.0.1:9",
+    "--remote-debugging-pipe",
+)
+
+PAGE_PROBE = r"""
+(() => {
+  const imgs = Array.from(document.images).map((im) => ({
+    src: im.getAttribute('src') || '', complete: im.complete,
+    naturalWidth: im.naturalWidth, naturalHeight: im.naturalHeight}));
+  const handlers = [];
+  for (const el of document.querySelectorAll('*')) {
+    for (const a of el.attributes) {
+      if (a.name.toLowerCase().startsWith('on')) handlers.push(el.tagName + '[' + a.name + ']');
+    }
+  }
+  return {
+    url: location.href,
+    title: document.title,
+    images: imgs,
+    tables: document.querySelectorAll('table').length,
+    scripts: document.scripts.length,
+    event_handlers: handlers,
+    flot_canvases: document.querySelectorAll('canvas.flot-base').length,
+    graph_canvases: document.querySelectorAll('#graph-display canvas.flot-base').length,
+    nav_torchperf: !!document.querySelector('#nav-li-torchperf a[href="torchperf/index.html"]'),
+    links: Array.from(document.querySelectorAll('a[href]')).map((a) => a.getAttribute('href')),
+    text: document.body ? document.body.innerText : '',
+  };
+})()
+"""
+
+
+class BrowserError(RuntimeError):
+    """Chromium could not be started or did not answer."""
+
+
+# --------------------------------------------------------------------------- HTTP server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        self.server.requests.append(args[0] if args else format)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def serve(directory: str | os.PathLike[str]) -> Iterator[tuple[str, list[str]]]:
+    """Serve ``directory`` on 127.0.0.1 (random port) in a thread; yield (base URL, request log)."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.requests = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/", httpd.requests  # type: ignore[attr-defined]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- DevTools over a pipe
+
+
+def _high_pipe() -> tuple[int, int]:
+    import fcntl
+
+    r, w = os.pipe()
+    hr = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 10)
+    hw = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(r)
+    os.close(w)
+    return hr, hw
+
+
+class Browser:
+    """Minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
+
+    def __init__(self, chromium: str, timeout_s: float = 60.0) -> None:
+        self.timeout_s = timeout_s
+        self._profile = tempfile.mkdtemp(prefix="torchperf-site-chromium-")
+        to_r, self._to = _high_pipe()
+        self._from, from_w = _high_pipe()
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "--window-size=1400,1000", "about:blank"]
+
+        def child() -> None:  # pragma: no cover - runs in the child
+            os.dup2(to_r, 3)
+            os.dup2(from_w, 4)
+
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                preexec_fn=child, close_fds=False,
+            )
+        except OSError as exc:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            raise BrowserError(f"cannot start {chromium}: {exc}") from None
+        os.close(to_r)
+        os.close(from_w)
+        self._stderr: list[bytes] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        self._buf = b""
+        self._id = 0
+        self.events: list[dict[str, Any]] = []
+        self.session: str | None = None
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def _read(self, deadline: float) -> dict[str, Any]:
+        import select
+
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BrowserError("timed out waiting for Chromium; stderr: " + b"".join(self._stderr[-10:]).decode(errors="replace"))
+            ready, _, _ = select.select([self._from], [], [], left)
+            if ready:
+                chunk = os.read(self._from, 1 << 20)
+                if not chunk:
+                    raise BrowserError("Chromium closed the DevTools pipe")
+                self._buf += chunk
+        raw, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(raw)
+
+    def _event(self, msg: dict[str, Any]) -> None:
+        if "method" not in msg:
+            return
+        self.events.append(msg)
+        if msg["method"] == "Page.javascriptDialogOpening":
+            self._id += 1
+            os.write(self._to, json.dumps({
+                "id": self._id, "method": "Page.handleJavaScriptDialog",
+                "params": {"accept": False}, "sessionId": msg.get("sessionId", self.session),
+            }).encode() + b"\0")
+
+    def send(self, method: str, params: dict[str, Any] | None = None, *, browser: bool = False) -> Any:
+        self._id += 1
+        msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
+        if self.session is not None and not browser:
+            msg["sessionId"] = self.session
+        os.write(self._to, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            reply = self._read(deadline)
+            if reply.get("id") == msg["id"]:
+                if "error" in reply:
+                    raise BrowserError(f"{method} failed: {reply['error']}")
+                return reply.get("result", {})
+            self._event(reply)
+
+    def pump(self, seconds: float) -> None:
+        """Collect events for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self._event(self._read(deadline))
+            except BrowserError:
+                return
+
+    def wait_for(self, method: str, since: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if any(e["method"] == method for e in self.events[since:]):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            try:
+                self._event(self._read(deadline))
+            except BrowserError:
+                return False
+
+    def open_page(self) -> None:
+        target = self.send("Target.createTarget", {"url": "about:blank"}, browser=True)
+        att = self.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}, browser=True)
+        self.session = att["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.send(f"{domain}.enable")
+
+    def evaluate(self, expression: str) -> Any:
+        r = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in r:
+            raise BrowserError(f"evaluation failed: {r['exceptionDetails']}")
+        return r["result"].get("value")
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                with contextlib.suppress(BrowserError, OSError):
+                    self.send("Browser.close", browser=True)
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(timeout=5)
+        finally:
+            for fd in (self._to, self._from):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            shutil.rmtree(self._profile, ignore_errors=True)
+
+
+def find_chromium(chromium: str | None = None) -> str | None:
+    """Path of an executable Chromium, or None."""
+    cand = chromium or os.environ.get("CHROMIUM") or DEFAULT_CHROMIUM
+    if os.path.isfile(cand) and os.access(cand, os.X_OK):
+        return cand
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# --------------------------------------------------------------------------- visiting pages
+
+
+def _problems_of(events: Sequence[dict[str, Any]], base: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"console_errors": [], "warnings": [], "dialogs": [], "external_requests": []}
+    for e in events:
+        m, p = e["method"], e.get("params", {})
+        if m == "Runtime.consoleAPICalled":
+            text = " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
+            if p.get("type") in ("error", "assert"):
+                out["console_errors"].append(f"console.{p.get('type')}: {text}")
+            elif p.get("type") == "warning":
+                out["warnings"].append(f"console.warn: {text}")
+        elif m == "Runtime.exceptionThrown":
+            d = p.get("exceptionDetails", {})
+            out["console_errors"].append(
+                "uncaught: " + str(d.get("exception", {}).get("description") or d.get("text"))
+            )
+        elif m == "Log.entryAdded":
+            entry = p.get("entry", {})
+            line = f"{entry.get('source')}: {entry.get('text')} {entry.get('url', '')}".strip()
+            if entry.get("level") == "error":
+                out["console_errors"].append(line)
+            elif entry.get("level") == "warning":
+                out["warnings"].append(line)
+        elif m == "Page.javascriptDialogOpening":
+            out["dialogs"].append(str(p.get("message")))
+        elif m == "Network.requestWillBeSent":
+            url = p.get("request", {}).get("url", "")
+            if not url.startswith((base, "data:", "about:")):
+                out["external_requests"].append(url)
+    return out
+
+
+def visit(
+    browser: Browser,
+    url: str,
+    base: str,
+    *,
+    wait_js: str | None = None,
+    timeout_s: float = 30.0,
+    screenshot: Path | None = None,
+) -> dict[str, Any]:
+    """Navigate to ``url``, wait for load (and ``wait_js`` to be truthy), return probe + problems."""
+    if "#" in url:  # a fragment change alone would not reload the page
+        blank = len(browser.events)
+        browser.send("Page.navigate", {"url": "about:blank"})
+        browser.wait_for("Page.loadEventFired", blank, timeout_s)
+    start = len(browser.events)
+    browser.send("Page.navigate", {"url": url})
+    loaded = browser.wait_for("Page.loadEventFired", start, timeout_s)
+    waited_ok = True
+    if wait_js:
+        deadline = time.monotonic() + timeout_s
+        waited_ok = False
+        while time.monotonic() < deadline:
+            if browser.evaluate(wait_js):
+                waited_ok = True
+                break
+            browser.pump(0.2)
+    browser.pump(0.5)  # late console messages, failed loads
+    probe = browser.evaluate(PAGE_PROBE) or {}
+    probe.update(_problems_of(browser.events[start:], base))
+    probe["loaded"] = loaded
+    probe["waited_ok"] = waited_ok
+    if screenshot is not None:
+        import base64
+
+        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        probe["screenshot"] = str(screenshot)
+    return probe
+
+
+def check_site(
+    html_dir: str | os.PathLike[str],
+    *,
+    chromium: str | None = None,
+    require_text: Sequence[str] = (),
+    timeout_s: float = 60.0,
+    screenshots: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Load the site's asv and torchperf pages in headless Chromium; return pages and problems.
+
+    Returns a dict ``{"pages": {name: probe}, "problems": [str], "requests": [...]}``;
+    ``problems`` is empty when every check passed. With ``screenshots`` a
+    full-page PNG of every page is written into that folder.
+    """
+    shots = Path(screenshots) if screenshots is not None else None
+
+    def shot(name: str) -> Path | None:
+        return None if shots is None else shots / (name.replace("/", "_").replace("#", "_") + ".png")
+
+    root = Path(html_dir)
+    exe = find_chromium(chromium)
+    if exe is None:
+        raise BrowserError("Chromium not found; run tools/install-chromium.sh (apt-get install chromium).")
+    if not (root / "index.html").is_file():
+        raise FileNotFoundError(f"{root}/index.html does not exist; run `asv publish` first.")
+    tp = root / "torchperf"
+    tp_pages = sorted(p.relative_to(root).as_posix() for p in tp.glob("*.html")) if tp.is_dir() else []
+    benchmarks: list[str] = []
+    with contextlib.suppress(OSError, ValueError):
+        benchmarks = sorted(json.loads((root / "index.json").read_text())["benchmarks"])
+    problems: list[str] = []
+    pages: dict[str, dict[str, Any]] = {}
+    with serve(root) as (base, requests):
+        browser = Browser(exe, timeout_s)
+        try:
+            browser.open_page()
+            pages["asv index"] = visit(
+                browser, base + "index.html", base,
+                wait_js="document.querySelectorAll('canvas.flot-base').length > 0 || location.pathname.endsWith('error.html')",
+                timeout_s=timeout_s, screenshot=shot("asv-index"),
+            )
+            if benchmarks:
+                pages["asv graph"] = visit(
+                    browser, base + "index.html#" + benchmarks[0], base,
+                    wait_js="document.querySelectorAll('#graph-display canvas.flot-base').length > 0",
+                    timeout_s=timeout_s, screenshot=shot("asv-graph"),
+                )
+            for rel in tp_pages:
+                pages[rel] = visit(browser, base + rel, base, timeout_s=timeout_s, screenshot=shot(rel))
+        finally:
+            browser.close()
+        served = list(requests)
+    asv = pages["asv index"]
+    if "error.html" in asv.get("url", ""):
+        problems.append("asv index.html fell back to error.html: its JavaScript dependencies did not load")
+    if not asv.get("flot_canvases"):
+        problems.append("asv index.html drew no flot graph (no canvas.flot-base in the summary grid)")
+    if not asv.get("nav_torchperf"):
+        problems.append("asv's navigation bar has no link to torchperf/index.html")
+    if "asv graph" in pages and not pages["asv graph"].get("graph_canvases"):
+        problems.append(f"asv graph page of {benchmarks[0]} drew no flot graph")
+    if not benchmarks:
+        problems.append("index.json lists no benchmarks")
+    for want in ("torchperf/index.html", "torchperf/regressions.html", "torchperf/environments.html", "torchperf/pareto-history.html"):
+        if want not in pages:
+            problems.append(f"{want} is missing")
+    if not any(k.startswith("torchperf/pareto-") and k != "torchperf/pareto-history.html" for k in pages):
+        problems.append("no per-revision Pareto page (torchperf/pareto-<commit>.html)")
+    for name, p in pages.items():
+        if not p.get("loaded"):
+            problems.append(f"{name}: did not finish loading")
+        for kind in ("console_errors", "dialogs", "external_requests"):
+            for item in p.get(kind, []):
+                problems.append(f"{name}: {kind.replace('_', ' ')}: {item}")
+        if name.startswith("torchperf/"):
+            if p.get("scripts"):
+                problems.append(f"{name}: contains {p['scripts']} <script> element(s)")
+            if p.get("event_handlers"):
+                problems.append(f"{name}: inline event handlers {p['event_handlers'][:5]}")
+            for im in p.get("images", []):
+                if not im.get("complete") or not im.get("naturalWidth"):
+                    problems.append(f"{name}: image {im.get('src')} did not decode")
+    all_text = "\n".join(p.get("text", "") for k, p in pages.items() if k.startswith("torchperf/"))
+    for s in require_text:
+        if s not in all_text:
+            problems.append(f"text {s!r} does not appear on torchperf's pages")
+    return {"pages": pages, "problems": problems, "requests_served": len(served)}
+
+
+# --------------------------------------------------------------------------- a synthetic history
+
+
+def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    full = {**os.environ, "GIT_AUTHOR_NAME": "demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid",
+            "GIT_COMMITTER_NAME": "demo", "GIT_COMMITTER_EMAIL": "demo@example.invalid", **(env or {})}
+    return subprocess.run(["git", *args], cwd=repo, env=full, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_demo_history(
+    root: str | os.PathLike[str],
+    *,
+    commits: int = 4,
+    models: Sequence[str] = ("mlp", "mlp-int8", "cnn-im2col", EVIL_MODEL, EVIL_PARAM),
+    seed: int = 0,
+    regress_at: int = 2,
+    environments: int = 2,
+) -> Path:
+    """Write a SYNTHETIC asv project: git repo, asv.conf.json, results of two NumPy environments.
+
+    Values are drawn from a seeded generator (not measured): zoo-like latency
+    (8 samples per result), peak bytes and error rates, for ``commits`` commits
+    in two environments (NumPy 1.26.4 / 2.4.6, with torchperf side-store records of
+    NumPy and BLAS), with a 30% latency regression of ``models[1]`` from commit
+    ``regress_at`` on (``environments=1`` keeps only NumPy 1.26.4). Model names
+    include HTML/JS injection attempts. For testing the published site only.
+
+    Returns
+    -------
+    pathlib.Path
+        The repository (run ``asv publish`` in it).
+    """
+    import numpy as np
+
+    repo = Path(root)
+    repo.mkdir(parents=True, exist_ok=True)
+    _git(repo, "init", "-q", "-b", "main")
+    start = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc)
+    hashes, dates = [], []
+    for i in range(commits):
+        when = start + datetime.timedelta(days=i)
+        (repo / "CHANGES.txt").write_text(f"change {i}\n")
+        _git(repo, "add", "CHANGES.txt")
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        _git(repo, "commit", "-q", "-m", f"commit {i}", env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+        hashes.append(_git(repo, "rev-parse", "HEAD"))
+        dates.append(int(when.timestamp() * 1000))
+    conf = {
+        "version": 1, "project": "demo <b>site</b>", "project_url": "http://127.0.0.1/", "repo": ".",
+        "branches": ["main"], "environment_type": "virtualenv", "benchmark_dir": "benchmarks",
+        "results_dir": "results", "html_dir": "html", "regressions_thresholds": {".*": 0.05},
+    }
+    (repo / "asv.conf.json").write_text(json.dumps(conf, indent=2))
+    res = repo / "results"
+    machine = "demo-box"
+    (res / machine).mkdir(parents=True, exist_ok=True)
+    (res / machine / "machine.json").write_text(json.dumps({"machine": machine, "version": 1}))
+    mreprs = [repr(m) for m in models]
+    bench_meta = {
+        "zoo_models.ZooLatency.latency_forward": {"type": "latency", "unit": "seconds", "params": [mreprs, ["1", "32"]], "param_names": ["model", "batch"]},
+        "zoo_models.ZooMemory.peakbytes_forward": {"type": "peakbytes", "unit": "bytes", "params": [mreprs, ["1", "32"]], "param_names": ["model", "batch"]},
+        "zoo_models.ZooQuality.track_error_rate": {"type": "track", "unit": "error rate", "params": [mreprs], "param_names": ["model"]},
+    }
+    benchmarks = {
+        name: {"code": "synthetic", "name": name, "version": "1", "timeout": 60, **meta}
+        for name, meta in bench_meta.items()
+    }
+    benchmarks["version"] = 2
+    (res / "benchmarks.json").write_text(json.dumps(benchmarks, indent=2))
+    rng = np.random.default_rng(seed)
+    envs = {"virtualenv-py3.11-numpy1.26.4": ("1.26.4", "openblas", "0.3.23"),
+            "virtualenv-py3.11-numpy2.4.6": ("2.4.6", "openblas", "0.3.29")}
+    envs = dict(list(envs.items())[: max(1, environments)])
+    base_lat = {m: 2e-4 * (1 + j) for j, m in enumerate(models)}
+    base_mem = {m: 40_000 * (len(models) - j) for j, m in enumerate(models)}
+    n_test = 360
+    errors = {m: (8 + 5 * j) / n_test for j, m in enumerate(models)}
+    cols = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
+            "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples"]
+    for i, (h, d) in enumerate(zip(hashes, dates, strict=True)):
+        for env, (npv, blas, blas_v) in envs.items():
+            env_factor = 1.0 if npv.startswith("1.") else 0.85
+            lat_r, lat_lo, lat_hi, lat_s, mem_r = [], [], [], [], []
+            for m in models:
+                for batch in (1, 32):
+                    f = env_factor * (1.3 if (m == models[1] and i >= regress_at) else 1.0)
+                    s = np.sort(base_lat[m] * batch**0.5 * f * rng.lognormal(0, 0.02, 8))
+                    lat_s.append([float(x) for x in s])
+                    lat_r.append(float(np.median(s)))
+                    lat_lo.append(float(s[1]))
+                    lat_hi.append(float(s[-2]))
+                    mem_r.append(int(base_mem[m] * batch))
+            err_r = [errors[m] for m in models]
+            results = {
+                "zoo_models.ZooLatency.latency_forward": [lat_r, bench_meta["zoo_models.ZooLatency.latency_forward"]["params"], "1", d, 1.0, lat_lo, lat_hi, lat_lo, lat_hi, [100] * len(lat_r), [8] * len(lat_r), lat_s],
+                "zoo_models.ZooMemory.peakbytes_forward": [mem_r, bench_meta["zoo_models.ZooMemory.peakbytes_forward"]["params"], "1", d, 1.0],
+                "zoo_models.ZooQuality.track_error_rate": [err_r, bench_meta["zoo_models.ZooQuality.track_error_rate"]["params"], "1", d, 1.0],
+            }
+            doc = {
+                "commit_hash": h, "env_name": env, "date": d,
+                "params": {"machine": machine, "python": "3.11", "numpy": npv},
+                "python": "3.11", "requirements": {"numpy": npv}, "env_vars": {},
+                "result_columns": cols, "results": results, "durations": {}, "version": 2,
+            }
+            (res / machine / f"{h[:8]}-{env}.json").write_text(json.dumps(doc))
+            side = res / machine / "torchperf-env"
+            side.mkdir(exist_ok=True)
+            (side / f"{h[:8]}-{env}.json").write_text(json.dumps({
+                "commit": h, "env_name": env, "numpy_version": npv,
+                "blas": [{"user_api": "blas", "internal_api": blas, "version": blas_v, "num_threads": 2}],
+            }))
+    return repo
+
+
+def asv_publish(repo: str | os.PathLike[str]) -> Path:
+    """Run ``asv publish`` in ``repo``; return its html_dir."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "asv", "publish", "--config", "asv.conf.json", "--no-pull"],
+        cwd=repo, capture_output=True, text=True, timeout=300,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"asv publish failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return Path(repo) / "html"
+
+
+def build_demo_site(root: str | os.PathLike[str], *, offline: bool = True, commits: int = 20) -> Path:
+    """Synthetic history -> ``asv publish`` -> ``torchperf publish`` (offline); return html_dir.
+
+    Pareto pages are written for the last 2 revisions only and the small
+    multiples show 3, to keep the demo fast (matplotlib is the slow part).
+    """
+    sys.path.insert(0, str(ROOT))
+    from torchperf.history.pages import publish
+
+    repo = make_demo_history(root, commits=commits, regress_at=commits // 2)
+    html = asv_publish(repo)
+    publish(
+        html_dir=html, results_dir=repo / "results", offline=offline, conf_path=repo / "asv.conf.json",
+        pareto_revisions=2, history_revisions=3,
+    )
+    return html
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("html_dir", nargs="?", help="site written by asv publish + torchperf publish")
+    parser.add_argument("--demo", metavar="DIR", help="build a synthetic history in DIR (must not exist), publish it offline, check it")
+    parser.add_argument("--chromium", default=None)
+    parser.add_argument("--require-text", action="append", default=[], help="text that must appear on torchperf's pages")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--screenshots", metavar="DIR", help="write a full-page PNG of every page here")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if bool(args.html_dir) == bool(args.demo):
+        parser.print_usage(sys.stderr)
+        print("error: give HTML_DIR or --demo DIR", file=sys.stderr)
+        return 2
+    if find_chromium(args.chromium) is None:
+        print("error: Chromium not found; run tools/install-chromium.sh", file=sys.stderr)
+        return 2
+    require = list(args.require_text)
+    if args.demo:
+        if Path(args.demo).exists():
+            print(f"error: {args.demo} exists; give a new directory", file=sys.stderr)
+            return 2
+        html = build_demo_site(args.demo)
+        require += [EVIL_MODEL, EVIL_PARAM]
+    else:
+        html = Path(args.html_dir)
+    try:
+        result = check_site(
+            html, chromium=args.chromium, require_text=require, timeout_s=args.timeout, screenshots=args.screenshots
+        )
+    except (BrowserError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        shown = {k: {kk: vv for kk, vv in v.items() if kk not in ("text", "links")} for k, v in result["pages"].items()}
+        print(json.dumps({"site": str(html), "pages": shown, "problems": result["problems"]}, indent=2))
+    else:
+        print(f"site: {html} ({result['requests_served']} requests served, internet blocked)")
+        for name, p in result["pages"].items():
+            extra = f", {p.get('flot_canvases', 0)} flot canvases" if name.startswith("asv") else ""
+            print(f"  {name}: {len(p.get('images', []))} images, {p.get('tables', 0)} tables{extra}, "
+                  f"{len(p.get('console_errors', []))} console errors, {len(p.get('warnings', []))} warnings")
+        for prob in result["problems"]:
+            print(f"FAIL: {prob}")
+        if not result["problems"]:
+            print("OK: asv graphs drawn, torchperf pages rendered, no console errors, no dialogs, no external requests")
+    return 1 if result["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
