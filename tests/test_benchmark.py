@@ -654,3 +654,46 @@ def test_measurement_warnings_name_the_model_and_point_at_the_caller():
     assert unstable and str(unstable[0].message).startswith("[jitter] ")
     assert unstable[0].filename == __file__
     assert results["jitter"].metadata["stability_warnings"]
+
+
+class Generates:
+    """Declares a generation task, like the zoo's attn-* models: its output is not class scores."""
+
+    name = "generator"
+    task = "generation"
+
+    def forward(self, x):
+        return np.asarray(x)[:, :4] * 0  # argmax of this would always be class 0
+
+
+class StringLabels:
+    name = "strings"
+
+    def forward(self, x):
+        return np.array(["cat"] * len(x))
+
+
+def test_accuracy_skips_models_whose_task_is_not_classification():
+    X, y = labelled_data(40)
+    bench = Benchmark([Oracle(), Generates(), StringLabels()], [(X, y)], **FAST)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = bench.run_accuracy_benchmark()
+    assert list(results) == ["oracle"] and results["oracle"].values == (1.0,)
+    assert bench.not_applicable["accuracy"] == {"generator": "task 'generation' is not classification"}
+    assert "generator" not in bench.failures  # skipped, not failed, not zero
+    # text predictions against integer labels are garbage, not a silent 0 %
+    assert bench.failures["strings"].cause == "BadOutput"
+    assert "str" in bench.failures["strings"].message or "<U" in bench.failures["strings"].message
+    assert len(_failure_warnings(caught)) == 1
+    # only generation models: no data needed, nothing scored
+    only = Benchmark([Generates()], None, **FAST)
+    assert only.run_accuracy_benchmark() == {} and "generator" in only.not_applicable["accuracy"]
+
+
+def test_wilson_interval_contains_a_perfect_accuracy():
+    from torchperf.benchmark import _wilson_ci
+
+    for k, n in ((360, 360), (0, 360), (7, 7)):
+        lo, hi = _wilson_ci(k, n, 0.95)
+        assert lo <= k / n <= hi

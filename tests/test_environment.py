@@ -107,6 +107,7 @@ EXPECTED = [
     "turbo_boost",
     "thread_oversubscription",
     "busy_processes",
+    "blas_threads_under_load",
     "timer",
     "aslr",
     "memory",
@@ -188,3 +189,16 @@ def test_python_check_flags_tracemalloc():
     finally:
         tracemalloc.stop()
     assert c.status == "warn" and "tracemalloc" in c.value
+
+
+def test_multithreaded_blas_under_load_is_flagged():
+    """Regression: 2 OpenBLAS threads on a loaded 2-core box slowed an sklearn fit ~100x."""
+    pools = [{"internal_api": "openblas", "num_threads": 2}]
+    loaded = envmod._check_blas_under_load(pools, loaded=True)
+    assert loaded.status == "warn" and "OPENBLAS_NUM_THREADS=1" in loaded.advice
+    assert "openblas=2" in loaded.value
+    idle = envmod._check_blas_under_load(pools, loaded=False)
+    assert idle.status == "ok" and idle.advice  # still says how to avoid the risk
+    single = envmod._check_blas_under_load([{"internal_api": "openblas", "num_threads": 1}], loaded=True)
+    if "torch" not in sys.modules:
+        assert single.status == "ok"

@@ -162,3 +162,16 @@ def test_torch_cuda_needs_a_gpu():
     else:
         with pytest.raises(InvalidParameterError, match="CUDA"):
             measure_peak_memory(lambda: None, method="torch-cuda")
+
+
+def test_torch_cpu_method_writes_nothing_to_the_terminal(capfd):
+    """Regression: torch.profiler's kineto printed 'USDT: profiler_start' to fd 2 per call."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    net = torch.nn.Linear(8, 8)
+    x = torch.randn(2, 8)
+    capfd.readouterr()
+    m = measure_peak_memory(lambda: net(x), method="torch-cpu")
+    out, err = capfd.readouterr()
+    assert m.peak_bytes > 0 and "USDT" not in err and "profiler" not in err and out == ""
+    print("stderr still works", file=sys.stderr)
+    assert "stderr still works" in capfd.readouterr().err

@@ -410,3 +410,24 @@ def test_property_uncertain_dominance_never_stronger_than_point_dominance(data):
     for m in r.names:
         if m not in r.members:
             assert any(dominates(r.values[f], r.values[m], dirs) for f in r.members)
+
+
+@pytest.mark.filterwarnings("ignore::torchperf.errors.SmallSampleWarning")  # n = 1 proportion
+def test_perfect_accuracy_interval_contains_the_estimate():
+    """Regression: Wilson's upper bound at k = n is 1 - 1e-16 < 1.0, which broke error bars."""
+    for k, n in ((360, 360), (0, 360), (359, 360), (1, 1)):
+        r = BenchmarkResult(
+            "accuracy", [k / n], {"n_examples": n, "n_correct": k},
+            unit="fraction", lower_is_better=False,
+        )  # fmt: skip
+        e = estimate(r)
+        assert e.binomial and e.ci_low <= e.value <= e.ci_high, (k, n, e)
+
+
+def test_median_interval_carries_its_real_coverage_without_warning_noise():
+    r = BenchmarkResult("latency", [1.0, 1.2, 1.1], unit="s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = estimate(r)
+    assert e.coverage == pytest.approx(0.75)
+    assert estimate(BenchmarkResult("latency", np.linspace(1, 2, 12), unit="s")).coverage is None

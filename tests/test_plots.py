@@ -236,3 +236,24 @@ if __name__ == "__main__":  # python tests/test_plots.py --update-golden
     if "--update-golden" in sys.argv:
         out = plots.save_figure(golden_figure(), GOLDEN_PARETO, formats=("png",))
         sys.stdout.write(f"wrote {out[0]}\n")
+
+
+@pytest.mark.filterwarnings("ignore::torchperf.errors.SmallSampleWarning")  # n = 1 proportion
+def test_pareto_plot_accepts_perfect_accuracy_and_labels_small_n_coverage():
+    """Regression: a 100 % accuracy made matplotlib reject a negative error bar."""
+    lat = {
+        "a": result("latency", [1.0e-3, 1.1e-3, 1.2e-3], unit="s"),
+        "b": result("latency", [2.0e-3, 2.1e-3, 2.2e-3], unit="s"),
+    }
+    acc = {
+        name: BenchmarkResult(
+            "accuracy", [k / 360], {"n_examples": 360, "n_correct": k},
+            unit="fraction", lower_is_better=False,
+        )
+        for name, k in (("a", 360), ("b", 355))
+    }
+    fig = plots.plot_pareto({"latency": lat, "accuracy": acc})
+    legend = fig.axes[0].get_legend()
+    assert "75% at small n" in legend.get_title().get_text()
+    fig = plots.plot_metric_bars({"accuracy": acc, "latency": lat})
+    assert any("75% at small n" in ax.get_title() for ax in fig.axes)

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -313,3 +314,54 @@ def test_a_failing_figure_does_not_cost_the_report(tmp_path, monkeypatch):
         files = render_run(run, tmp_path / "out")
     assert "latency_distribution.png" not in files and "pareto.png" in files
     assert "could not be drawn" in files["report.md"].read_text(encoding="utf-8")
+
+
+def test_small_n_median_interval_is_labelled_with_its_real_coverage(tmp_path):
+    """Regression: n = 3 medians were labelled '95% CI' but reach 75%; and warnings were noisy."""
+    rng = np.random.default_rng(3)
+    res = {
+        "latency": {
+            name: BenchmarkResult("latency", rng.lognormal(np.log(1e-3), 0.05, 3), unit="s")
+            for name in ("a", "b")
+        }
+    }
+    path = save_run(tmp_path / "results.json", res, environment=ENV, protocol={"baseline": "a"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no SmallSampleWarning (or any other) while rendering
+        files = render_run(load_run(path), tmp_path, plots=False)
+    md = files["report.md"].read_text()
+    assert r"\(75% only\)" in md and r"n \< 6" in md  # Markdown-escaped
+    text = summary_table(load_run(path))
+    assert "(75% only)" in text
+    # with enough samples the interval has its nominal level and no label
+    res12 = {"latency": {"a": BenchmarkResult("latency", rng.lognormal(0, 0.05, 12), unit="s")}}
+    path12 = save_run(tmp_path / "r12.json", res12, environment=ENV)
+    assert "only)" not in summary_table(load_run(path12))
+
+
+def test_markdown_escaping_of_hostile_names():
+    for name in ("a|b", "*bold*", "_it_", "`code`", "<b>", "[x](http://e)", "l1\nl2", "x\r\n# h"):
+        out = markdown_escape(name)
+        assert "\n" not in out and "\r" not in out
+        for ch in "|*_`<>[]":
+            assert ch not in out.replace("\\" + ch, ""), (name, out)
+    res = make_results(["a|b\n# evil", "*x*"])
+    md = render_markdown(build_report({"schema": "torchperf.run", "schema_version": 1, "results": res}))
+    table_rows = [ln for ln in md.splitlines() if ln.startswith("| a\\|")]
+    assert len(table_rows) >= 5  # a summary row per metric (+ Pareto), the name in one cell
+    assert all(ln.startswith(r"| a\|b \# evil |") for ln in table_rows)
+    assert "\n# evil" not in md
+
+
+def test_not_applicable_metrics_show_na_and_are_not_pending():
+    res = make_results(["a", "gen"])
+    del res["accuracy"]["gen"]
+    run = {"schema": "torchperf.run", "schema_version": 1, "results": res, "complete": True,
+           "not_applicable": {"accuracy": {"gen": "task 'generation' is not classification"}}}  # fmt: skip
+    data = build_report(run)
+    assert data["pending"] == []
+    md = render_markdown(data)
+    row = [ln for ln in md.splitlines() if ln.startswith("| gen | accuracy")]
+    assert row and "n/a" in row[0] and "not applicable" in row[0]
+    html = render_html(data)
+    assert "not applicable: task &#x27;generation&#x27; is not classification" in html

@@ -240,6 +240,10 @@ _values = st.lists(
     level=st.floats(min_value=0.5, max_value=0.999),
 )
 def test_round_trip_through_json(metric, values, metadata, unit, lower_is_better, level):
+    if unit in ("s", "B", "samples/s"):  # impossible values are rejected (negative times)
+        values = [abs(v) for v in values]
+    elif unit == "fraction":
+        values = [min(1.0, abs(v)) for v in values]
     r = BenchmarkResult(
         metric, values, metadata, unit=unit, lower_is_better=lower_is_better, confidence_level=level
     )
@@ -398,3 +402,21 @@ def test_comparison_validation_and_immutability():
     assert BenchmarkResult.from_dict(d["baseline"]) == base
     assert stats.SampleComparison.from_dict(d["comparison"]) == c.comparison
     assert "verdict='improvement'" in repr(c)
+
+
+def test_median_ci_coverage_is_recorded():
+    assert BenchmarkResult("latency", [1.0, 2.0, 3.0]).median_ci_coverage == pytest.approx(0.75)
+    assert BenchmarkResult("latency", np.linspace(1, 2, 20)).median_ci_coverage >= 0.95
+    assert BenchmarkResult("size", [5.0, 5.0]).median_ci_coverage == 1.0
+    r = BenchmarkResult("latency", [1.0, 2.0, 3.0])
+    assert BenchmarkResult.from_dict(json.loads(json.dumps(r.to_dict()))).median_ci_coverage == 0.75
+
+
+def test_values_impossible_for_their_unit_are_rejected():
+    with pytest.raises(InvalidParameterError, match=r"cannot be negative; values\[1\] is"):
+        BenchmarkResult("latency", [1e-3, -2e-3], unit="s")
+    with pytest.raises(InvalidParameterError, match="Divide by 100"):
+        BenchmarkResult("accuracy", [0.9, 95.0], unit="fraction", lower_is_better=False)
+    with pytest.raises(InvalidParameterError, match="cannot be negative"):
+        BenchmarkResult("memory", [-5.0, 3.0], unit="B")
+    assert BenchmarkResult("delta", [-1.0, 2.0]).count == 2  # no unit: no range to check

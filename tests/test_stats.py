@@ -733,3 +733,30 @@ def test_format_p():
     assert S.format_p(1.0) == "p = 1.000"
     assert S.format_p(float("nan")) == "p = n/a"
     assert S.format_p(np.float64(0.5)) == "p = 0.500"
+
+
+@pytest.mark.parametrize("statistic", ["median", "mean"])
+@pytest.mark.parametrize(
+    "sample",
+    [[1.0] * 3, [2.5e-5] * 10, [7e5] * 2, [0.1, 0.1, 0.1, 0.1], [1.0, 1.0 + 2e-16, 1.0]],
+)
+def test_identical_samples_compare_cleanly_without_runtime_warnings(sample, statistic):
+    """Regression: zero variance made the Welch interval compute inf * 0 (RuntimeWarning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = S.compare_samples(sample, list(sample), statistic=statistic, rng=0, n_resamples=199)
+        lr = S.log_ratio_test(sample, list(sample))
+    assert c.ratio == 1.0 and c.ci_low <= 1.0 <= c.ci_high and c.verdict == "equivalent"
+    assert c.p_value == pytest.approx(1.0) and math.isfinite(lr.ci_low) and lr.ci_low <= 1 <= lr.ci_high
+
+
+def test_quantile_ci_coverage_matches_the_order_interval():
+    assert S.quantile_ci_coverage(3) == pytest.approx(0.75)
+    assert S.quantile_ci_coverage(5) == pytest.approx(0.9375)
+    assert S.quantile_ci_coverage(6) >= 0.95 and S.quantile_ci_coverage(1) == 0.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        S.median_ci([1.0, 2.0, 3.0])
+    assert "75.0% coverage" in str(caught[0].message)
+    with pytest.raises(InvalidParameterError):
+        S.quantile_ci_coverage(0)

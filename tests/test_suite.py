@@ -414,3 +414,125 @@ def test_compare_to_baseline_exact_and_family():
     assert size["p_value"] is None
     with pytest.raises(InvalidParameterError):
         compare_to_baseline(res, "a", confidence_level=95)
+
+
+# --------------------------------------------------------------------------- regressions (issue 8 review)
+
+
+class Generator(Tiny):
+    """A model that declares a non-classification task (like the zoo's attn-* models)."""
+
+    task = "generation"
+
+
+def test_generation_models_get_no_accuracy_not_a_zero(tmp_path):
+    suite = make_suite(
+        {"clf": Tiny("clf"), "gen": Generator("gen")}, tmp_path, metrics=("accuracy", "size")
+    )
+    results = suite.run_full_benchmark()
+    assert "gen" not in results["accuracy"] and "clf" in results["accuracy"]
+    assert "gen" not in suite.failures  # not a failure either
+    assert "generation" in suite.not_applicable["accuracy"]["gen"]
+    assert "gen" in results["size"]
+    run = load_run(suite.results_path)
+    assert run["not_applicable"] == {"accuracy": {"gen": suite.not_applicable["accuracy"]["gen"]}}
+    assert suite.pending() == []  # a resume does not redo it
+    from torchperf.report import summary_table
+
+    line = [ln for ln in summary_table(run).splitlines() if ln.startswith("gen") and "accuracy" in ln]
+    assert line and "n/a" in line[0] and "0 %" not in line[0]
+
+
+def test_results_file_keeps_the_environment_once_and_round_trips(tmp_path):
+    env = {"platform": "x" * 20_000, "python": {"version": "3.11"}}
+    suite = make_suite([Tiny("a"), Tiny("b", noise=0.1)], tmp_path)
+    import torchperf.environment as envmod
+
+    orig = envmod.collect_environment
+    envmod.collect_environment = lambda **kw: dict(env)  # a large environment, as on a real box
+    try:
+        suite.run_full_benchmark()
+    finally:
+        envmod.collect_environment = orig
+    raw = json.loads(suite.results_path.read_text())
+    size = suite.results_path.stat().st_size
+    assert size < 2 * 20_000 + 60_000  # environment stored once, not 10 times (>= 200 kB)
+    assert raw["environment"] == env
+    some = raw["results"]["latency"]["a"]["metadata"]
+    assert "environment" not in some and some["environment_fingerprint"] == raw["environment_fingerprint"]
+    run = load_run(suite.results_path)
+    for metric, per_model in suite.results.items():
+        for model, r in per_model.items():
+            assert run["results"][metric][model] == r  # metadata (with environment) restored
+            assert dict(run["results"][metric][model].metadata["environment"]) == env
+
+
+def test_old_run_files_with_per_result_environment_still_load(tmp_path):
+    suite = make_suite([Tiny("a")], tmp_path, metrics=("latency",))
+    suite.run_full_benchmark()
+    raw = json.loads(suite.results_path.read_text())
+    for per_model in raw["results"].values():
+        for d in per_model.values():  # the old layout: a full copy in every result
+            d["metadata"].pop("environment_fingerprint", None)
+            d["metadata"]["environment"] = raw["environment"]
+    raw.pop("environment_fingerprint", None)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(raw))
+    run = load_run(old)
+    from torchperf.fileio import to_jsonable
+
+    assert to_jsonable(run["results"]["latency"]["a"].metadata["environment"]) == raw["environment"]
+    # a result measured under another environment keeps its own copy through a save
+    other = dict(raw)
+    other["results"]["latency"]["a"]["metadata"]["environment"] = {"platform": "elsewhere"}
+    save_run(tmp_path / "mixed.json", normalize(other), environment=raw["environment"])
+    again = load_run(tmp_path / "mixed.json")
+    assert to_jsonable(again["results"]["latency"]["a"].metadata["environment"]) == {
+        "platform": "elsewhere"
+    }
+
+
+def normalize(raw):
+    from torchperf.suite import normalize_run
+
+    return normalize_run(raw)["results"]
+
+
+def test_result_metadata_uses_the_suite_key_not_the_model_attribute(tmp_path):
+    suite = make_suite({"my-key": Tiny("attribute-name")}, tmp_path, metrics=("latency", "size"))
+    results = suite.run_full_benchmark()
+    for metric in ("latency", "size"):
+        assert list(results[metric]) == ["my-key"]
+        assert results[metric]["my-key"].metadata["model"] == "my-key"
+
+
+def test_pareto_frontier_plot_with_perfect_accuracy(tmp_path):
+    pytest.importorskip("matplotlib", reason="plots need matplotlib")
+    suite = make_suite([Tiny("a"), Tiny("b", noise=0.01)], tmp_path, metrics=("latency", "accuracy"))
+    results = suite.run_full_benchmark()
+    assert results["accuracy"]["a"].values == (1.0,)  # the identity classifier is perfect
+    fig = suite.plot_pareto_frontier()
+    assert fig is not None and (tmp_path / "out" / "pareto.png").stat().st_size > 0
+
+
+def test_second_run_into_a_locked_directory_fails_fast(tmp_path):
+    from torchperf.errors import OutputLockedError
+    from torchperf.fileio import directory_lock
+
+    suite = make_suite([Tiny("a")], tmp_path, metrics=("size",))
+    code = (
+        "import sys, time; from torchperf.fileio import directory_lock\n"
+        f"with directory_lock({str(tmp_path / 'out')!r}, purpose='holder'):\n"
+        "    print('locked', flush=True); time.sleep(30)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(OutputLockedError, match=f"pid {holder.pid}"):
+            suite.run_full_benchmark()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert suite.run_full_benchmark()["size"]["a"].count == 1  # the kernel freed the lock
+    with directory_lock(tmp_path / "out"):  # re-entrant in one thread
+        suite.run_full_benchmark()

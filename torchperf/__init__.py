@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "InvalidParameterError": "torchperf.errors",
     "MissingDependencyError": "torchperf.errors",
     "ModelError": "torchperf.errors",
+    "OutputLockedError": "torchperf.errors",
     "ModelFailureWarning": "torchperf.errors",
     "ResultsFileError": "torchperf.errors",
     "SmallSampleWarning": "torchperf.errors",

@@ -267,7 +267,16 @@ def _task_accuracy(
                 f"dataset {dataset_name!r}"
             )
             out = _first_call(call, _models.prepare_input(model, X), what=f"call on {where}")
-            labels = _labels_from_output(out, len(y), where)
+            labels = _labels_from_output(out, len(y), where, y)
+            if _is_textual(labels) != _is_textual(y):
+                sample = ", ".join(repr(v) for v in labels[:3].tolist())
+                raise _ModelFailure(
+                    "bad-output",
+                    "BadOutput",
+                    f"its predictions for {where} are {labels.dtype} values ({sample}, ...) "
+                    f"but the labels are {y.dtype}: they cannot be scored (return class "
+                    "scores of shape (n, classes) or labels of the labels' type)",
+                )
             correct = np.asarray(labels == y).reshape(-1)
             if correct.shape != (len(y),):
                 raise _ModelFailure(
@@ -288,7 +297,18 @@ def _task_accuracy(
     }
 
 
-def _labels_from_output(out: object, n: int, where: str) -> np.ndarray:
+def _is_textual(array: np.ndarray) -> bool:
+    """Whether an array holds text (str / bytes, or objects that are), not numbers."""
+    if array.dtype.kind in "US":
+        return True
+    if array.dtype.kind == "O" and array.size:
+        return isinstance(array.reshape(-1)[0], (str, bytes))
+    return False
+
+
+def _labels_from_output(
+    out: object, n: int, where: str, y: np.ndarray | None = None
+) -> np.ndarray:
     try:
         array = _models.to_numpy(out)
     except Exception as exc:
@@ -300,6 +320,17 @@ def _labels_from_output(out: object, n: int, where: str) -> np.ndarray:
         ) from exc
     if array.ndim == 2 and array.shape[1] > 1:
         labels = np.argmax(array, axis=1)
+        if y is not None and y.dtype.kind in "iu" and y.size:
+            lo, hi = int(y.min()), int(y.max())
+            if lo < 0 or hi >= array.shape[1]:
+                raise _ModelFailure(
+                    "bad-output",
+                    "LabelRange",
+                    f"it returned {array.shape[1]} class scores per example for {where}, but "
+                    f"the labels range over [{lo}, {hi}], outside [0, {array.shape[1] - 1}]: "
+                    "labels must be class indices of the model's outputs (check y, or the "
+                    "model's number of classes)",
+                )
     elif array.ndim <= 2:
         labels = array.reshape(-1)
     else:
@@ -713,6 +744,10 @@ class Benchmark:
         ``{model_name: FailureRecord}``: the latest failure of each model.
     failure_log : list of FailureRecord
         Every failure, in order.
+    not_applicable : dict
+        ``{metric: {model_name: reason}}``: models skipped because the metric does not
+        apply to them (accuracy of a model whose ``task`` is not classification, e.g.
+        the zoo's ``attn-*`` generation models). Neither a failure nor a zero.
     throughput_by_batch_size : dict
         ``{model_name: {batch_size: BenchmarkResult}}`` of the latest throughput run.
 
@@ -839,6 +874,7 @@ class Benchmark:
         self.results: dict[str, dict[str, BenchmarkResult]] = {}
         self.failures: dict[str, FailureRecord] = {}
         self.failure_log: list[FailureRecord] = []
+        self.not_applicable: dict[str, dict[str, str]] = {}
         self.throughput_by_batch_size: dict[str, dict[int, BenchmarkResult]] = {}
         self._inputs: dict[tuple[int, ...], np.ndarray] = {}
         self._accuracy_data: list[tuple[str, list[tuple[np.ndarray, np.ndarray]]]] | None = None
@@ -931,9 +967,13 @@ class Benchmark:
         self,
         metric: str,
         body: Callable[[str, Any], BenchmarkResult],
+        skip: Mapping[str, str] | None = None,
     ) -> dict[str, BenchmarkResult]:
         results: dict[str, BenchmarkResult] = {}
+        self.not_applicable[metric] = dict(skip or {})
         for name, model in zip(self.model_names, self.models, strict=True):
+            if skip and name in skip:
+                continue
             try:
                 results[name] = body(name, model)
             except _ModelFailure as failure:
@@ -1247,6 +1287,14 @@ class Benchmark:
                     )
                 if len(y) == 0:
                     continue
+                for arr, which in ((X, "X"), (y, "y")):
+                    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+                        bad = int(np.flatnonzero(~np.isfinite(arr.reshape(-1)))[0])
+                        raise InvalidParameterError(
+                            f"batch {i} of dataset {dataset_name!r}: {which} contains a non-finite "
+                            f"value ({arr.reshape(-1)[bad]!r} at flat index {bad}); remove or "
+                            "impute it before benchmarking."
+                        )
                 batches.append((X, y))
             if not batches:
                 raise InvalidParameterError(
@@ -1267,7 +1315,10 @@ class Benchmark:
         -------
         dict
             ``{model_name: BenchmarkResult}`` with ``metric_name="accuracy"``,
-            ``unit="fraction"`` (in [0, 1]), ``lower_is_better=False``.
+            ``unit="fraction"`` (in [0, 1]), ``lower_is_better=False``. Models that
+            declare a non-classification ``task`` (e.g. ``"generation"``) are not
+            scored: they are absent and listed in ``not_applicable["accuracy"]`` with the
+            reason (see :func:`torchperf.models.accuracy_not_applicable`).
 
             **What the values and n are.** One value per dataset (its accuracy over all
             its examples), except when there is a single dataset given as two or more
@@ -1286,6 +1337,14 @@ class Benchmark:
             No datasets, an empty dataset, or ``X`` and ``y`` of different lengths.
 
         """
+        skip = {
+            name: reason
+            for name, model in zip(self.model_names, self.models, strict=True)
+            if (reason := _models.accuracy_not_applicable(model)) is not None
+        }
+        if len(skip) == len(self.models):  # nothing to score: no data needed
+            self._correct = {}
+            return self._run_each("accuracy", lambda name, model: None, skip)  # type: ignore[arg-type, return-value]
         data = self._load_datasets()
         n_batches_total = sum(len(b) for _, b in data)
         per_batch = len(data) == 1 and n_batches_total > 1
@@ -1337,7 +1396,7 @@ class Benchmark:
                     confidence_level=self.confidence_level,
                 )
 
-        return self._run_each("accuracy", body)
+        return self._run_each("accuracy", body, skip)
 
     # ----------------------------------------------------------------- memory
 
@@ -1773,7 +1832,8 @@ def _wilson_ci(k: int, n: int, confidence_level: float) -> tuple[float, float]:
     denom = 1 + z * z / n
     center = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
+    # Clamp so the interval contains p (at p = 1 the upper bound rounds to 1 - 1e-16).
+    return min(max(0.0, center - half), p), max(min(1.0, center + half), p)
 
 
 def _reemit(category: type[Warning] | str, message: str) -> None:

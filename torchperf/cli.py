@@ -84,6 +84,32 @@ def _nonneg_float(name: str) -> Callable[[str], float]:
     return parse
 
 
+_METRIC_NAMES = ("latency", "throughput", "accuracy", "memory", "size")
+
+
+def _metric_list(text: str) -> tuple[str, ...]:
+    names = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in names if m not in _METRIC_NAMES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"--metrics must be a comma-separated subset of {','.join(_METRIC_NAMES)}; got {text!r}"
+        )
+    return names
+
+
+def _positive_float(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number; got {text!r}") from None
+        if not (0.0 < value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{name} must be > 0 and finite; got {text}")
+        return value
+
+    return parse
+
+
 def _load_target(spec: str) -> Any:
     """Import ``module:attribute`` (attribute may be dotted)."""
     module_name, sep, attr = spec.partition(":")
@@ -190,17 +216,40 @@ def _print_json(obj: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Benchmark the zoo or user targets; write results and reports."""
+    """Benchmark the zoo or user targets; write results and reports.
+
+    The whole command holds the output directory's lock
+    (:func:`torchperf.fileio.directory_lock`): a second ``torchperf run`` into
+    the same directory fails at once with exit 2, naming the holder's pid.
+    """
+    from torchperf.fileio import directory_lock
+
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--output {out_dir} exists and is not a directory; pass a directory.")
+    with directory_lock(out_dir, purpose="torchperf run"):
+        return _run_locked(args, out_dir)
+
+
+def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
+    from torchperf.errors import BenchmarkTimeoutError, ModelError, ModelFailureWarning
     from torchperf.report import render_run, summary_table
     from torchperf.suite import BenchmarkSuite
 
-    out_dir = Path(args.output)
     datasets: list[Any] | None = None
     if args.targets:
         models = _models_from_targets(args.targets)
         if args.dataset:
             data = _load_target(args.dataset)
-            datasets = [data] if isinstance(data, tuple) else list(data)
+            if isinstance(data, tuple):
+                datasets = [data]
+            elif isinstance(data, (list, Mapping)) or hasattr(data, "__iter__"):
+                datasets = data if isinstance(data, Mapping) else list(data)
+            else:
+                raise UsageError(
+                    f"--dataset {args.dataset!r} must name an (X, y) pair or a list of them; got "
+                    f"{type(data).__name__}."
+                )
     else:
         from torchperf.zoo import build_comparison_set, load_digits_split
 
@@ -212,22 +261,40 @@ def cmd_run(args: argparse.Namespace) -> int:
         warmup, runs = min(args.warmup, 2), min(args.runs, 5)
     else:
         warmup, runs = args.warmup, args.runs
-    hook, close = _progress_bar("benchmarking")
+    bench_kw: dict[str, Any] = {}
+    if args.timeout is not None:
+        bench_kw["timeout_s"] = args.timeout
+    if args.memory_limit_mb is not None:
+        bench_kw["memory_limit_bytes"] = args.memory_limit_mb * 2**20
     suite = BenchmarkSuite(
         models,
         datasets,
         output_dir=out_dir,
         warmup_runs=warmup,
         measurement_runs=runs,
-        progress=hook,
+        metrics=args.metrics or _METRIC_NAMES,
         strict=args.strict,
         baseline=args.baseline,
+        benchmark_kwargs=bench_kw,
     )
+    hook, close = _progress_bar("benchmarking")
+    suite.progress = hook
     interrupted = False
     try:
-        suite.run_full_benchmark(resume=args.resume)
+        with warnings.catch_warnings():
+            # Each failure is listed once at the end (and in the reports), not as a warning too.
+            warnings.simplefilter("ignore", ModelFailureWarning)
+            suite.run_full_benchmark(resume=args.resume)
     except KeyboardInterrupt:
         interrupted = True
+    except (ModelError, BenchmarkTimeoutError) as exc:  # --strict: a model failed
+        close()
+        _err(f"torchperf run: {exc}")
+        _err(
+            f"torchperf: stopped at the first failure (--strict); finished results are saved in "
+            f"{out_dir / 'results.json'}."
+        )
+        return EXIT_FOUND
     finally:
         close()
     run = suite.to_run()
@@ -245,20 +312,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     if suite.failures:
-        for name, rec in suite.failures.items():
-            _err(f"torchperf: model {name!r} failed: {getattr(rec, 'message', rec)}")
+        for name, per_metric in suite.failures.items():
+            records = per_metric.values() if isinstance(per_metric, Mapping) else [per_metric]
+            for rec in records:
+                msg = rec.get("message") if isinstance(rec, Mapping) else getattr(rec, "message", rec)
+                _err(f"torchperf: {msg}" if str(msg).startswith("model ") else
+                     f"torchperf: model {name!r} failed: {msg}")
+        _err(
+            f"torchperf: {len(suite.failures)} model(s) failed; every other result is saved in "
+            f"{out_dir / 'results.json'} and the reports."
+        )
         return EXIT_FOUND
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Re-render the reports of a saved run."""
+    from torchperf.fileio import directory_lock
     from torchperf.report import render_run, summary_table
     from torchperf.suite import load_run
 
     run = load_run(args.results)
-    out = Path(args.output) if args.output else Path(args.results).parent
-    files = render_run(run, out)
+    results_path = Path(args.results)
+    out = Path(args.output) if args.output else (
+        results_path if results_path.is_dir() else results_path.parent
+    )
+    with directory_lock(out, purpose="torchperf report"):
+        files = render_run(run, out)
     _out(summary_table(run))
     for kind, path in sorted(files.items()):
         _out(f"{kind:>10}: {path}")
@@ -309,6 +389,9 @@ _FINDING_COLUMNS = [
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two saved runs, or two revisions of an asv history."""
     a, b = Path(args.a), Path(args.b)
+    for p in (a, b):
+        if p.suffix == ".json" and not p.is_file():
+            raise UsageError(f"results file {p} does not exist; check the path.")
     if a.is_file() and b.is_file() and not args.results_dir:
         from torchperf.report import compare_runs
         from torchperf.suite import load_run
@@ -488,6 +571,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_positive_int("--seed", 0, 2**31), default=0)
     r.add_argument("--strict", action="store_true", help="stop at the first failing model")
     r.add_argument("--resume", action="store_true", help="measure only what results.json lacks")
+    r.add_argument(
+        "--metrics", type=_metric_list, metavar="M[,M...]",
+        help="subset of latency,throughput,accuracy,memory,size (default: all)",
+    )
+    r.add_argument(
+        "--timeout", type=_positive_float("--timeout"), metavar="SECONDS",
+        help="run each model in a worker process and stop it after SECONDS (hangs become failures)",
+    )
+    r.add_argument(
+        "--memory-limit-mb", type=_positive_int("--memory-limit-mb", 16, 2**40 // 2**20),
+        metavar="MB", help="address-space limit of the worker processes (POSIX)",
+    )
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="re-render reports from a saved results.json")
@@ -575,6 +670,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # unwritable output directory, disk full, ...
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _err(f"torchperf {args.command}: error: {exc.strerror or exc}{where}")
+        return EXIT_USAGE
     finally:
         _report_warnings(caught)
         if os.environ.get("TORCHPERF_TIMING"):

@@ -608,7 +608,9 @@ def noise_checks(*, sample_s: float = 0.25) -> list[NoiseCheck]:
     Checks: ``load_average``, ``cpu_governor``, ``turbo_boost``,
     ``thread_oversubscription`` (BLAS/OpenMP/torch thread pools vs usable
     cores), ``busy_processes`` (other processes' CPU use sampled over
-    ``sample_s``), ``timer`` (declared and measured resolution), ``aslr``,
+    ``sample_s``), ``blas_threads_under_load`` (a multithreaded BLAS/OpenMP
+    pool while the load or a busy process competes for cores: every call
+    waits for its descheduled threads), ``timer`` (declared and measured resolution), ``aslr``,
     ``memory`` and ``python`` (debug build, tracing). Facts that cannot be read
     are reported as ``unknown``, never guessed.
 
@@ -627,14 +629,50 @@ def noise_checks(*, sample_s: float = 0.25) -> list[NoiseCheck]:
         from torchperf.errors import InvalidParameterError
 
         raise InvalidParameterError(f"`sample_s` must be in (0, 60] seconds; got {sample_s!r}.")
+    pools = blas_info()
+    load = _check_load()
+    busy = _check_busy_processes(float(sample_s))
     return [
-        _check_load(),
+        load,
         _check_governor(),
         _check_turbo(),
-        _check_threads(),
-        _check_busy_processes(float(sample_s)),
+        _check_threads(pools),
+        busy,
+        _check_blas_under_load(pools, loaded=load.status == "warn" or busy.status == "warn"),
         _check_timer(),
         _check_aslr(),
         _check_memory(),
         _check_python(),
     ]
+
+
+def _check_blas_under_load(pools: list[dict[str, Any]], *, loaded: bool) -> NoiseCheck:
+    """Multithreaded BLAS/OpenMP on a loaded machine: threads wait for descheduled peers."""
+    multi = [
+        f"{p.get('internal_api')}={p.get('num_threads')}"
+        for p in pools
+        if int(p.get("num_threads") or 0) > 1
+    ]
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if int(torch.get_num_threads()) > 1:
+                multi.append(f"torch={int(torch.get_num_threads())}")
+        except Exception:
+            pass
+    if not multi:
+        return NoiseCheck(
+            "blas_threads_under_load", "ok", "BLAS/OpenMP pools are single-threaded"
+        )
+    value = ", ".join(multi) + (" while the machine is busy" if loaded else " (machine idle now)")
+    advice = (
+        "a multithreaded BLAS/OpenMP call waits for its slowest thread; when another process "
+        "takes a core, every call stalls (an sklearn fit with 2 OpenBLAS threads ran ~100x "
+        "slower under load on a 2-core machine): benchmark single-threaded "
+        "(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1, or "
+        "threadpoolctl.threadpool_limits(1)) unless multithreading is what you measure, "
+        "and then on an idle machine"
+    )
+    if loaded:
+        return NoiseCheck("blas_threads_under_load", "warn", value, advice)
+    return NoiseCheck("blas_threads_under_load", "ok", value, advice)

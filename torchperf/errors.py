@@ -11,6 +11,7 @@ working for code that does not know about torchperf::
           ├── ModelError                 (also RuntimeError) a user's model raised, returned garbage, rejected input
           ├── BenchmarkTimeoutError      (also TimeoutError) a benchmark exceeded its time limit
           ├── MissingDependencyError     (also ImportError)  an optional package (torch, chromium) is absent
+          ├── OutputLockedError          (also RuntimeError) another run holds the output directory's lock
           └── EnvironmentMismatchError   (also RuntimeError) results would be stored under the wrong environment
 
     UserWarning
@@ -35,6 +36,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "ModelFailureWarning",
+    "OutputLockedError",
     "ResultsFileError",
     "SmallSampleWarning",
     "TorchperfError",
@@ -66,6 +68,10 @@ class BenchmarkTimeoutError(TorchperfError, TimeoutError):
 
 class MissingDependencyError(TorchperfError, ImportError):
     """An optional dependency needed for the requested feature is not installed."""
+
+
+class OutputLockedError(TorchperfError, RuntimeError):
+    """Another torchperf run is writing to the same output directory (its lock is held)."""
 
 
 class EnvironmentMismatchError(TorchperfError, RuntimeError):

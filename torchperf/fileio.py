@@ -6,20 +6,33 @@ is written to a temporary file in the destination directory, flushed and
 previous complete file or the new complete file, never a torn one, even if
 the writer is killed with SIGKILL half-way. Concurrent writers of the same
 file each rename a complete file; the last rename wins.
+
+A whole run (many files) is serialised with :func:`directory_lock`: an
+advisory ``fcntl.flock`` on ``DIR/.torchperf.lock``. A second run into the
+same directory fails fast with :class:`~torchperf.errors.OutputLockedError`
+naming the holder's pid (it does not wait: a CI job should not hang behind
+another one). The kernel releases the lock when the holder exits, also on
+SIGKILL, so a killed run never leaves a stale lock. The lock file itself is
+the only file written in place (its content, the holder's pid, is
+informational; renaming it would break the lock).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import json
 import math
 import os
 import re
+import socket
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from torchperf.errors import InvalidParameterError, ResultsFileError
+from torchperf.errors import InvalidParameterError, OutputLockedError, ResultsFileError
 
 
 def _current_umask() -> int:
@@ -31,10 +44,13 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 __all__ = [
+    "LOCK_FILE_NAME",
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "directory_lock",
     "read_json",
+    "remove_stale_temp_files",
     "safe_filename",
     "to_jsonable",
 ]
@@ -195,3 +211,132 @@ def safe_filename(name: str, *, max_length: int = 120) -> str:
     cleaned = _UNSAFE.sub("_", name).lstrip(".")
     cleaned = cleaned.replace("..", "_")[:max_length]
     return cleaned or "_"
+
+
+# --------------------------------------------------------------------------- run lock
+
+#: Name of the lock file :func:`directory_lock` creates in an output directory.
+LOCK_FILE_NAME = ".torchperf.lock"
+
+_HELD: dict[tuple[str, int], list[int]] = {}  # (lock path, thread id) -> [fd, depth]
+_HELD_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def directory_lock(directory: str | os.PathLike[str], *, purpose: str = "torchperf run") -> Iterator[Path]:
+    """Hold an exclusive lock on an output directory for the duration of a ``with`` block.
+
+    Parameters
+    ----------
+    directory : path-like
+        The output directory (created if missing). The lock file is
+        ``directory / ".torchperf.lock"``.
+    purpose : str
+        What holds the lock, written into the lock file for the error message
+        another process gets.
+
+    Yields
+    ------
+    pathlib.Path
+        The lock file.
+
+    Raises
+    ------
+    OutputLockedError
+        If another process (or another thread of this one) holds the lock.
+        The message names the holder's pid and what it is doing.
+
+    Notes
+    -----
+    Re-entrant within one thread (the CLI holds it around a whole command and
+    :class:`~torchperf.suite.BenchmarkSuite` takes it again inside). Uses
+    ``fcntl.flock`` (POSIX); where ``fcntl`` is missing the block runs unlocked.
+    A lock on a network file system may not be honoured by other machines.
+
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / LOCK_FILE_NAME
+    key = (os.path.realpath(path), threading.get_ident())
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        if held is not None:
+            held[1] += 1
+    if held is not None:
+        try:
+            yield path
+        finally:
+            with _HELD_GUARD:
+                held[1] -= 1
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield path
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        try:
+            holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+        except OSError:
+            holder = ""
+        os.close(fd)
+        raise OutputLockedError(
+            f"output directory {d} is in use by another torchperf process "
+            f"({holder or 'holder unknown'}; lock file {path}). Wait for it to finish, or write "
+            "to another directory (torchperf run --output DIR)."
+        ) from None
+    try:
+        stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        info = f"pid {os.getpid()} on {socket.gethostname()}, {purpose}, since {stamp}\n"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, info.encode("utf-8"), 0)
+    except OSError:
+        pass
+    with _HELD_GUARD:
+        _HELD[key] = [fd, 1]
+    try:
+        yield path
+    finally:
+        with _HELD_GUARD:
+            _HELD.pop(key, None)
+        try:
+            os.ftruncate(fd, 0)
+        except OSError:
+            pass
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
+
+
+def remove_stale_temp_files(directory: str | os.PathLike[str]) -> list[Path]:
+    """Delete temporary files that an atomic write killed half-way left in ``directory``.
+
+    Only names of the form :func:`atomic_write_bytes` uses (``.<name>.<random>.tmp``)
+    are removed. Call it only while holding :func:`directory_lock` on the
+    directory, so that no live writer's file is removed.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    """
+    removed: list[Path] = []
+    d = Path(directory)
+    try:
+        entries = list(d.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if _TEMP_NAME.match(p.name) and p.is_file() and not p.is_symlink():
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed

@@ -36,11 +36,13 @@ includes setup (asv's ``peakmem_`` has this property).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sys
 import threading
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -286,13 +288,47 @@ def _torch_cuda_peak(fn: Callable[[], object]) -> MemoryMeasurement:
     )
 
 
+@contextlib.contextmanager
+def _quiet_fd2() -> Iterator[None]:
+    """Redirect the process's file descriptor 2 (C-level stderr) to /dev/null."""
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 (embedded interpreter): nothing to silence
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _torch_cpu_peak(fn: Callable[[], object]) -> MemoryMeasurement:
     torch = _import_torch("torch-cpu")
     from torch.profiler import ProfilerActivity, profile
 
     gc.collect()
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    prof = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
+    # Kineto writes "USDT: ... profiler_start/stop" lines straight to file descriptor 2
+    # (no Python logging, no environment switch): silence fd 2 around start and stop
+    # only, so that the library does not write to the terminal while anything the
+    # model itself writes to stderr during the call still gets through.
+    with _quiet_fd2():
+        prof.__enter__()
+    try:
         result = _call(fn)
+    finally:
+        with _quiet_fd2():
+            prof.__exit__(None, None, None)
     del result
     try:
         events = list(prof.profiler.kineto_results.events())

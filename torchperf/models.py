@@ -34,6 +34,7 @@ import numpy as np
 from torchperf.errors import InvalidParameterError, ModelError
 
 __all__ = [
+    "accuracy_not_applicable",
     "call_kind",
     "find_nonfinite",
     "get_call",
@@ -305,6 +306,41 @@ def get_call(model: object) -> Callable[[Any], Any]:
     if kind == "predict":
         return model.predict  # type: ignore[attr-defined,no-any-return]
     return model  # type: ignore[return-value]
+
+
+#: Values of a model's ``task`` attribute whose outputs are class scores or labels.
+CLASSIFICATION_TASKS = frozenset(
+    {"classification", "classifier", "multiclass", "multiclass-classification", "binary",
+     "binary-classification", "multilabel", "image-classification", "text-classification"}
+)  # fmt: skip
+
+
+def accuracy_not_applicable(model: object) -> str | None:
+    """Say why classification accuracy does not apply to ``model``, or return None.
+
+    A model may declare what it does with a string attribute ``task`` (the
+    zoo's attention models have ``task = "generation"``: their output is
+    generated pixels, and an argmax of it scored against class labels is
+    meaningless). Any declared task other than a classification one (see
+    :data:`CLASSIFICATION_TASKS`) makes accuracy not applicable. Models
+    without a ``task`` attribute (callables, scikit-learn classifiers, torch
+    modules) are scored as classifiers.
+
+    Returns
+    -------
+    str or None
+        A short reason (``"task 'generation' is not classification"``) or None.
+
+    """
+    try:
+        task = getattr(model, "task", None)
+    except Exception:  # a property that raises: treat as undeclared
+        return None
+    if not isinstance(task, str) or not task.strip():
+        return None
+    if task.strip().lower() in CLASSIFICATION_TASKS:
+        return None
+    return f"task {task.strip()!r} is not classification"
 
 
 def model_input_shape(model: object) -> tuple[int, ...] | None:

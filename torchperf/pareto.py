@@ -34,13 +34,14 @@ measured once on ``n_examples`` examples carries a Wilson interval.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from torchperf.errors import InvalidParameterError
+from torchperf.errors import InvalidParameterError, SmallSampleWarning
 
 __all__ = [
     "DEFAULT_DIRECTIONS",
@@ -107,6 +108,10 @@ class Estimate:
         accuracy whose result metadata holds ``n_examples`` and
         ``n_correct``): ``std`` is then the per-example Bernoulli standard
         deviation and the interval is Wilson's.
+    coverage : float or None
+        Coverage the interval really has when it is below the requested
+        level (the distribution-free median interval of n < 6 values reaches
+        only 75 % for n = 3); ``None`` when it has the requested level.
 
     """
 
@@ -119,6 +124,7 @@ class Estimate:
     lower_is_better: bool | None = None
     unit: str = ""
     binomial: bool = False
+    coverage: float | None = None
 
     @property
     def exact(self) -> bool:
@@ -169,7 +175,11 @@ def _binomial_estimate(
     center = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     std = math.sqrt(p * (1 - p))
-    return Estimate(p, max(0.0, center - half), min(1.0, center + half), std, n, (p,), lib, unit, True)
+    # At p = 0 or 1 the Wilson bound equals p only up to rounding (1 - 1e-16 for
+    # 100 % accuracy): clamp so that the interval always contains the estimate.
+    lo = min(max(0.0, center - half), p)
+    hi = max(min(1.0, center + half), p)
+    return Estimate(p, lo, hi, std, n, (p,), lib, unit, True)
 
 
 def estimate(obj: Any, *, statistic: str = "median", confidence_level: float = 0.95) -> Estimate:
@@ -215,6 +225,7 @@ def estimate(obj: Any, *, statistic: str = "median", confidence_level: float = 0
         binom = _binomial_estimate(obj, confidence_level, lib, unit)
         if binom is not None:
             return binom
+        coverage: float | None = None
         if statistic == "mean":
             center = float(obj.mean)
             if count < 2:
@@ -230,10 +241,24 @@ def estimate(obj: Any, *, statistic: str = "median", confidence_level: float = 0
             else:
                 from torchperf import stats
 
-                lo, hi = (
-                    float(v) for v in stats.median_ci(values, confidence_level=confidence_level)
-                )
-        return Estimate(center, lo, hi, std, count, values, lib, unit)
+                # The achieved coverage is carried in the estimate (and shown by the
+                # plots), so the per-call SmallSampleWarning would only be noise.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", SmallSampleWarning)
+                    lo, hi = (
+                        float(v)
+                        for v in stats.median_ci(values, confidence_level=confidence_level)
+                    )
+                if lo != hi:
+                    achieved = stats.quantile_ci_coverage(
+                        count, 0.5, confidence_level=confidence_level
+                    )
+                    if achieved < confidence_level - 1e-12:
+                        coverage = achieved
+        # An interval must contain its point estimate; rounding (or a saved file) can
+        # put a bound a few ulps on the wrong side.
+        lo, hi = min(lo, center), max(hi, center)
+        return Estimate(center, lo, hi, std, count, values, lib, unit, coverage=coverage)
     if isinstance(obj, (bool, np.bool_)) or not isinstance(obj, (int, float, np.number)):
         raise InvalidParameterError(
             "an objective value must be a finite number or a BenchmarkResult; "

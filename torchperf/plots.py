@@ -193,8 +193,10 @@ def _draw_pareto(
         color = _COLORS[i % len(_COLORS)]
         status = pr.status(m)
         x, y = ex[m].value * fx, ey[m].value * fy
-        xerr = [[x - ex[m].ci_low * fx], [ex[m].ci_high * fx - x]]
-        yerr = [[y - ey[m].ci_low * fy], [ey[m].ci_high * fy - y]]
+        # max(0, ...): matplotlib rejects negative error bars, and a bound can sit a
+        # rounding error on the wrong side of the point (a 100 % accuracy's Wilson bound).
+        xerr = [[max(0.0, x - ex[m].ci_low * fx)], [max(0.0, ex[m].ci_high * fx - x)]]
+        yerr = [[max(0.0, y - ey[m].ci_low * fy)], [max(0.0, ey[m].ci_high * fy - y)]]
         ax.errorbar(
             [x], [y], xerr=xerr, yerr=yerr,
             fmt=MARKERS[i % len(MARKERS)], color=color, ecolor=color, elinewidth=1.0, capsize=3,
@@ -233,7 +235,22 @@ def _unit(est: Mapping[str, Estimate], metric: str = "") -> str:
     return ""
 
 
-def _status_legend(ax: Axes, confidence_level: float, statistic: str) -> None:
+def _ci_words(confidence_level: float, estimates: Any = ()) -> str:
+    """``"95% CI"``, or ``"95% CI (75% at small n)"`` when some interval reaches less."""
+    covs = [getattr(e, "coverage", None) for e in estimates]
+    covs = [c for c in covs if c is not None]
+    if covs:
+        return f"{confidence_level:.0%} CI ({min(covs):.0%} at small n)"
+    return f"{confidence_level:.0%} CI"
+
+
+def _pareto_estimates(pr: Any) -> list[Any]:
+    return [e for m in pr.names for e in pr.estimates[m]]
+
+
+def _status_legend(
+    ax: Axes, confidence_level: float, statistic: str, estimates: Any = ()
+) -> None:
     from matplotlib.lines import Line2D
 
     kw = {"color": "0.3", "marker": "o", "linestyle": "none", "markersize": 7, "markeredgecolor": "black"}
@@ -245,7 +262,8 @@ def _status_legend(ax: Axes, confidence_level: float, statistic: str) -> None:
         Line2D([], [], fillstyle="none", label="dominated with confidence", **kw),
     ]
     ax.legend(handles=handles, loc="best", framealpha=0.85,
-              title=f"points: {statistic}s; bars: {confidence_level:.0%} CI", title_fontsize=7.5)
+              title=f"points: {statistic}s; bars: {_ci_words(confidence_level, estimates)}",
+              title_fontsize=7.5)
 
 
 def plot_pareto(
@@ -295,12 +313,12 @@ def plot_pareto(
         fig, axes = _new_figure(figsize)
         ax = axes[0, 0]
         style_index = {m: i for i, m in enumerate(table)}
-        _draw_pareto(
+        pr, _ = _draw_pareto(
             ax, table, x_metric, y_metric, directions=directions, statistic=statistic,
             confidence_level=confidence_level, style_index=style_index, scales=None,
         )
         ax.set_title(title if title is not None else f"{y_metric} vs {x_metric}")
-        _status_legend(ax, confidence_level, statistic)
+        _status_legend(ax, confidence_level, statistic, _pareto_estimates(pr))
         _add_provenance(fig, provenance)
     return fig
 
@@ -378,12 +396,14 @@ def plot_pareto_history(
         fig, axes = _new_figure(
             (panel_size[0] * ncols, panel_size[1] * nrows + 0.3), nrows, ncols, sharex=True, sharey=True
         )
+        all_estimates: list[Any] = []
         for k, (label, t) in enumerate(tables):
             ax = axes[k // ncols, k % ncols]
             pr, _ = _draw_pareto(
                 ax, t, x_metric, y_metric, directions=directions, statistic=statistic,
                 confidence_level=confidence_level, style_index=style_index, scales=scales,
             )
+            all_estimates += _pareto_estimates(pr)
             ax.set_title(f"{label}  (frontier: {len(pr.members)}/{len(pr.names)})", fontsize=9)
             if k % ncols:
                 ax.set_ylabel("")
@@ -393,7 +413,7 @@ def plot_pareto_history(
                 ax.xaxis.set_tick_params(labelbottom=True)
         for k in range(n, nrows * ncols):
             axes[k // ncols, k % ncols].set_visible(False)
-        _status_legend(axes[0, 0], confidence_level, statistic)
+        _status_legend(axes[0, 0], confidence_level, statistic, all_estimates)
         _add_provenance(fig, provenance)
     return fig
 
@@ -469,14 +489,17 @@ def plot_metric_bars(
                 i = style_index[name]
                 ax.barh(
                     y, e.value * factor,
-                    xerr=[[(e.value - e.ci_low) * factor], [(e.ci_high - e.value) * factor]],
+                    xerr=[
+                        [max(0.0, (e.value - e.ci_low) * factor)],
+                        [max(0.0, (e.ci_high - e.value) * factor)],
+                    ],
                     color=_COLORS[i % len(_COLORS)], alpha=0.75, edgecolor="black",
                     hatch=_HATCHES[i % len(_HATCHES)], capsize=4, error_kw={"elinewidth": 1.2},
                 )
             ax.set_yticks(ys, names)
             ax.invert_yaxis()
             ax.set_xlabel(_axis_label(metric, unit_label, direction))
-            ax.set_title(f"{metric} ({statistic}, {confidence_level:.0%} CI)")
+            ax.set_title(f"{metric} ({statistic}, {_ci_words(confidence_level, est.values())})")
         _add_provenance(fig, provenance)
     return fig
 

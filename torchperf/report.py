@@ -428,7 +428,9 @@ def build_report(
         (metric, model)
         for metric in metrics_run
         for model in models
-        if model not in results.get(metric, {}) and model not in (r["failures"] or {})
+        if model not in results.get(metric, {})
+        and model not in (r["failures"] or {})
+        and model not in (r.get("not_applicable") or {}).get(metric, {})
     ]
     loops = _loops_per_sample(results)
     protocol_facts: list[tuple[str, str]] = []
@@ -482,20 +484,22 @@ def _summary_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
     results = data["run"]["results"]
     by_key = {(c["metric"], c["model"]): c for c in data["comparisons"]}
     rows = []
-    for metric, per_model in results.items():
+    not_applicable = data["run"].get("not_applicable") or {}
+    metrics = list(results) + [m for m in not_applicable if m not in results]
+    for metric in metrics:
+        per_model = results.get(metric, {})
         order = [m for m in data["models"] if m in per_model] + [
             m for m in per_model if m not in data["models"]
         ]
         for model in order:
             res = per_model[model]
-            lo, hi = res.median_ci
             c = by_key.get((metric, model))
             rows.append(
                 {
                     "model": model,
                     "metric": metric,
                     "median": _fmt(res.median, res.unit),
-                    "ci": f"[{_fmt(lo, res.unit)}, {_fmt(hi, res.unit)}]",
+                    "ci": _median_ci_cell(res),
                     "mean": _fmt(res.mean, res.unit),
                     "cv": f"{res.cv:.1%}" if res.cv is not None and math.isfinite(res.cv) else "n/a",
                     "n": str(res.count),
@@ -506,7 +510,41 @@ def _summary_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
                     "verdict": c["verdict"] if c else "",
                 }
             )
+        for model, reason in (not_applicable.get(metric) or {}).items():
+            if model in per_model:
+                continue
+            rows.append(
+                {
+                    "model": model, "metric": metric, "median": "n/a", "ci": "", "mean": "n/a",
+                    "cv": "", "n": "0", "direction": "", "ratio": "n/a", "ratio_ci": "", "p": "",
+                    "verdict": f"not applicable: {reason}",
+                }
+            )  # fmt: skip
     return rows
+
+
+def _median_ci_cell(res: BenchmarkResult) -> str:
+    """The median's CI, labelled with the coverage it really has when that is lower."""
+    if res.count == 1:
+        return "single value"
+    lo, hi = res.median_ci
+    cell = f"[{_fmt(lo, res.unit)}, {_fmt(hi, res.unit)}]"
+    cov = getattr(res, "median_ci_coverage", None)
+    if cov is not None and cov < float(res.confidence_level) - 1e-9:
+        cell += f" ({cov:.0%} only)"
+    return cell
+
+
+def _coverage_note(rows: Sequence[Mapping[str, str]], cl: str) -> str:
+    """A sentence explaining '(75% only)' cells, or '' when no row has one."""
+    if not any(r["ci"].endswith("only)") for r in rows):
+        return ""
+    return (
+        f"CI of median: distribution-free (order statistics). Where n is too small for a {cl} "
+        "interval (n < 6 at 95%) the interval spans the smallest to the largest sample and its "
+        "real coverage is shown, e.g. '(75% only)' for n = 3; take more measurements for a "
+        f"{cl} interval."
+    )
 
 
 _SUMMARY_HEAD = (
@@ -556,6 +594,9 @@ def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any
     lines.insert(1, "  ".join("-" * w for w in widths))
     method = d["comparisons"][0]["correction"] if d["comparisons"] else "benjamini-hochberg"
     lines.append("")
+    note = _coverage_note(rows, cl)
+    if note:
+        lines.append(note)
     lines.append(
         f"ratio = candidate / baseline (medians; proportions for accuracy); p adjusted across {len(d['comparisons'])} comparisons "
         f"({'Holm' if method == 'holm' else 'Benjamini-Hochberg'}); baseline: {_plain(d['baseline'])}."
@@ -754,6 +795,9 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
         keys = [k for k, _ in _SUMMARY_HEAD]
         head = [label.replace("95%", cl) for _, label in _SUMMARY_HEAD]
         out += _md_table(head, [[e(r[k]) for k in keys] for r in rows], "llrrrrrrll")
+        note = _coverage_note(rows, cl)
+        if note:
+            out += ["", e(note)]
     else:
         out.append("No results.")
     out.append("")
@@ -977,6 +1021,9 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
                 cls=[r["verdict"] if r["verdict"] in ("regression", "improvement") else "" for r in rows],
             )
         )
+        note = _coverage_note(rows, cl)
+        if note:
+            body.append(f"<p class=\"note\">{html_escape(note)}</p>")
     else:
         body.append("<p>No results.</p>")
 

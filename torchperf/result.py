@@ -182,7 +182,8 @@ def _finite_or_none(v: float) -> float | None:
 _ATTRS = (
     "metric_name", "values", "metadata", "unit", "lower_is_better", "confidence_level",
     "mean", "std", "median", "min_val", "max_val", "count", "ci_lower", "ci_upper",
-    "cv", "iqr", "percentiles", "p50", "p90", "p95", "p99", "median_ci", "outliers",
+    "cv", "iqr", "percentiles", "p50", "p90", "p95", "p99", "median_ci", "median_ci_coverage",
+    "outliers",
 )  # fmt: skip
 
 
@@ -220,6 +221,12 @@ class BenchmarkResult:
     median_ci : tuple of float
         Distribution-free order-statistic interval for the median (widened to
         ``(min_val, max_val)`` when n is too small for the level).
+    median_ci_coverage : float
+        Coverage ``median_ci`` actually has: ``confidence_level`` (or a bit
+        more) when n allows, less for small n (75 % for n = 3 at 95 %; see
+        :func:`torchperf.stats.quantile_ci_coverage`), 1.0 when all values
+        are equal (an exact figure), 0.0 for n = 1. Reports label the
+        interval with it.
     outliers : OutlierReport
         Tukey-fence outliers (reported, never removed).
 
@@ -266,6 +273,7 @@ class BenchmarkResult:
     p95: float
     p99: float
     median_ci: tuple[float, float]
+    median_ci_coverage: float
     outliers: stats.OutlierReport
 
     def __init__(
@@ -297,6 +305,7 @@ class BenchmarkResult:
         cl = stats._check_confidence_level(confidence_level)
         frozen_metadata = _freeze(metadata)
         x = stats._as_sample(values, "values")
+        _check_unit_range(x, unit, metric_name)
         summary = stats._summary_of(x)
         if not (math.isfinite(summary.mean) and math.isfinite(summary.std)):
             raise InvalidParameterError(
@@ -311,10 +320,12 @@ class BenchmarkResult:
                 stacklevel=2,
             )
         ci = stats._mean_ci(x, cl)
-        if x.size == 1 or summary.min == summary.max:
-            med_ci = (summary.median, summary.median)
+        if x.size == 1:
+            med_ci, med_cov = (summary.median, summary.median), 0.0
+        elif summary.min == summary.max:
+            med_ci, med_cov = (summary.median, summary.median), 1.0
         else:
-            lo, hi, _ = stats._quantile_ci_order(x, 0.5, cl)
+            lo, hi, med_cov = stats._quantile_ci_order(x, 0.5, cl)
             med_ci = (lo, hi)
         pct = summary.percentiles
         s = object.__setattr__
@@ -340,6 +351,7 @@ class BenchmarkResult:
         s(self, "p95", pct[95])
         s(self, "p99", pct[99])
         s(self, "median_ci", (float(med_ci[0]), float(med_ci[1])))
+        s(self, "median_ci_coverage", float(med_cov))
         s(self, "outliers", stats.classify_outliers(x))
 
     # -- immutability ---------------------------------------------------------------
@@ -433,6 +445,7 @@ class BenchmarkResult:
             "p99": self.p99,
             "percentiles": {str(k): v for k, v in self.percentiles.items()},
             "median_ci": list(self.median_ci),
+            "median_ci_coverage": self.median_ci_coverage,
             "outliers": self.outliers.to_dict(),
         }
 
@@ -542,6 +555,33 @@ class BenchmarkResult:
             f"BenchmarkResult(metric_name={self.metric_name!r}, count={self.count}, "
             f"mean={self.mean!r}, std={self.std!r}, unit={self.unit!r})"
         )
+
+
+#: Units whose values cannot be negative (times, bytes, rates) or leave [0, 1] (fractions).
+_NONNEGATIVE_UNITS = frozenset({"s", "B", "samples/s", "ns", "ms", "us"})
+
+
+def _check_unit_range(x: np.ndarray, unit: str, metric_name: str) -> None:
+    """Reject values impossible for their unit: negative times/bytes/rates, fractions outside [0, 1]."""
+    if unit in _NONNEGATIVE_UNITS:
+        bad = np.flatnonzero(x < 0)
+        if bad.size:
+            i = int(bad[0])
+            what = "times" if unit in ("s", "ns", "ms", "us") else f"values in {unit!r}"
+            raise InvalidParameterError(
+                f"{metric_name!r} values are {what} and cannot be negative; values[{i}] is "
+                f"{x[i]!r}. A negative duration means the clock or the subtraction is wrong "
+                "(use time.perf_counter, end - start)."
+            )
+    elif unit == "fraction":
+        bad = np.flatnonzero((x < 0) | (x > 1))
+        if bad.size:
+            i = int(bad[0])
+            hint = " Did you pass a percentage? Divide by 100." if 1 < x[i] <= 100 else ""
+            raise InvalidParameterError(
+                f"{metric_name!r} values are fractions and must be in [0, 1]; values[{i}] is "
+                f"{x[i]!r}.{hint}"
+            )
 
 
 def _rebuild(

@@ -14,11 +14,13 @@ The saved run file (schema ``"torchperf.run"``, version 1) is::
 
     {"schema": "torchperf.run", "schema_version": 1,
      "created": ISO-8601, "updated": ISO-8601,
-     "environment": {...},            # torchperf.environment.collect_environment()
+     "environment": {...},            # torchperf.environment.collect_environment(), once
+     "environment_fingerprint": str,  # results' metadata refer to it by this hash
      "protocol": {...},               # warmup_runs, measurement_runs, metrics, baseline, ...
      "models": [name, ...],           # suite order (baseline first)
      "results": {metric: {model: BenchmarkResult.to_dict()}},
      "failures": {model: {metric: {"error": ..., "message": ...}}},
+     "not_applicable": {metric: {model: reason}},   # e.g. accuracy of a generation model
      "warnings": [{"metric", "model", "category", "message"}, ...],
      "complete": bool, "interrupted": bool}
 
@@ -53,7 +55,14 @@ from torchperf.errors import (
     ResultsFileError,
     TorchperfError,
 )
-from torchperf.fileio import atomic_write_json, read_json, safe_filename
+from torchperf.fileio import (
+    atomic_write_json,
+    directory_lock,
+    read_json,
+    remove_stale_temp_files,
+    safe_filename,
+    to_jsonable,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -167,14 +176,32 @@ def normalize_run(run: Mapping[str, Any], *, source: str = "run") -> dict[str, A
     raw_results = run.get("results", {})
     if not isinstance(raw_results, Mapping):
         raise ResultsFileError(f"{source}: 'results' must be an object {{metric: {{model: result}}}}.")
+    run_env = _default(run.get("environment"), {})
+    fingerprint = None
+    if isinstance(run_env, Mapping) and run_env:
+        try:
+            fingerprint = environment_fingerprint(run_env)
+        except (TypeError, ValueError):  # pragma: no cover - JSON input is always hashable
+            fingerprint = None
     results: dict[str, dict[str, BenchmarkResult]] = {}
     for metric, per_model in raw_results.items():
         if not isinstance(per_model, Mapping):
             raise ResultsFileError(f"{source}: results[{metric!r}] must be an object {{model: result}}.")
         results[str(metric)] = {
-            str(model): _result_from_dict(d, where=f"{source}: results[{metric!r}][{model!r}]")
+            str(model): _result_from_dict(
+                _inflate_environment(d, run_env, fingerprint),
+                where=f"{source}: results[{metric!r}][{model!r}]",
+            )
             for model, d in per_model.items()
         }
+    not_applicable = _default(run.get("not_applicable"), {})
+    if not isinstance(not_applicable, Mapping) or not all(
+        isinstance(per, Mapping) and all(isinstance(v, str) for v in per.values())
+        for per in not_applicable.values()
+    ):
+        raise ResultsFileError(
+            f"{source}: 'not_applicable' must be an object {{metric: {{model: reason}}}}."
+        )
     out: dict[str, Any] = {
         "schema": RUN_SCHEMA,
         "schema_version": RUN_SCHEMA_VERSION,
@@ -185,6 +212,10 @@ def normalize_run(run: Mapping[str, Any], *, source: str = "run") -> dict[str, A
         "models": run.get("models"),
         "results": results,
         "failures": _default(run.get("failures"), {}),
+        "not_applicable": {
+            str(metric): {str(m): str(r) for m, r in per.items()}
+            for metric, per in not_applicable.items()
+        },
         "warnings": _default(run.get("warnings"), []),
         "complete": run.get("complete", False),
         "interrupted": run.get("interrupted", False),
@@ -208,6 +239,8 @@ def normalize_run(run: Mapping[str, Any], *, source: str = "run") -> dict[str, A
     for model in out["failures"]:
         if model not in names:
             names.append(str(model))
+    for per in out["not_applicable"].values():
+        names.extend(m for m in per if m not in names)
     models = out["models"]
     if models is None:
         out["models"] = names
@@ -246,16 +279,73 @@ def load_run(path: str | Path) -> dict[str, Any]:
     return normalize_run(read_json(p, what="results file"), source=str(p))
 
 
+def environment_fingerprint(environment: Mapping[str, Any]) -> str:
+    """Return a short, stable hash of an environment dict (16 hex digits of SHA-256).
+
+    Two environments with the same JSON content have the same fingerprint.
+    A run file stores its environment once, at run level; each result's
+    metadata refers to it by this fingerprint instead of repeating it.
+    """
+    import hashlib
+    import json
+
+    text = json.dumps(to_jsonable(environment), sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _result_dict(r: Any) -> dict[str, Any]:
+    return r.to_dict() if hasattr(r, "to_dict") else dict(r)
+
+
 def run_to_jsonable(run: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a run with every ``BenchmarkResult`` replaced by its ``to_dict()``."""
+    """Return a run with every ``BenchmarkResult`` replaced by its ``to_dict()``.
+
+    The environment is kept once, at run level (with its
+    ``environment_fingerprint``): a result whose ``metadata["environment"]``
+    equals the run's has it replaced by ``metadata["environment_fingerprint"]``
+    (a zoo run shrinks from ~300 kB to a few kB). :func:`normalize_run` puts
+    it back, so a saved and reloaded run equals the original. A result
+    measured under another environment keeps its own copy.
+    """
     out = dict(run)
-    out["results"] = {
-        metric: {
-            model: (r.to_dict() if hasattr(r, "to_dict") else dict(r)) for model, r in per_model.items()
-        }
-        for metric, per_model in run.get("results", {}).items()
-    }
+    env = to_jsonable(run.get("environment") or {})
+    fingerprint = environment_fingerprint(env) if env else None
+    results: dict[str, dict[str, Any]] = {}
+    for metric, per_model in (run.get("results") or {}).items():
+        results[metric] = {}
+        for model, r in per_model.items():
+            d = _result_dict(r)
+            meta = d.get("metadata")
+            if (
+                fingerprint is not None
+                and isinstance(meta, Mapping)
+                and "environment" in meta
+                and to_jsonable(meta["environment"]) == env
+            ):
+                meta = {k: v for k, v in meta.items() if k != "environment"}
+                meta["environment_fingerprint"] = fingerprint
+                d = {**d, "metadata": meta}
+            results[metric][model] = d
+    out["results"] = results
+    if fingerprint is not None:
+        out["environment_fingerprint"] = fingerprint
     return out
+
+
+def _inflate_environment(d: Any, env: Mapping[str, Any], fingerprint: str | None) -> Any:
+    """Undo :func:`run_to_jsonable`'s environment reference in one result dict."""
+    if fingerprint is None or not isinstance(d, Mapping):
+        return d
+    meta = d.get("metadata")
+    if (
+        isinstance(meta, Mapping)
+        and "environment" not in meta
+        and meta.get("environment_fingerprint") == fingerprint
+    ):
+        meta = {k: v for k, v in meta.items() if k != "environment_fingerprint"}
+        meta["environment"] = env
+        return {**d, "metadata": meta}
+    return d
 
 
 def save_run(
@@ -266,6 +356,7 @@ def save_run(
     protocol: Mapping[str, Any] | None = None,
     models: Sequence[str] | None = None,
     failures: Mapping[str, Any] | None = None,
+    not_applicable: Mapping[str, Mapping[str, str]] | None = None,
     warnings_: Sequence[Mapping[str, Any]] = (),
     complete: bool = True,
     interrupted: bool = False,
@@ -285,6 +376,9 @@ def save_run(
         Model names in display order (baseline first).
     failures : Mapping, optional
         ``{model: {metric: {"error": ..., "message": ...}}}``.
+    not_applicable : Mapping, optional
+        ``{metric: {model: reason}}``: tasks skipped because the metric does
+        not apply (accuracy of a generation model); neither failures nor zeros.
     warnings_ : sequence of Mapping
         Warnings raised while measuring.
     complete : bool
@@ -311,6 +405,7 @@ def save_run(
         "models": list(models) if models is not None else None,
         "results": results,
         "failures": dict(failures or {}),
+        "not_applicable": {k: dict(v) for k, v in (not_applicable or {}).items()},
         "warnings": [dict(w) for w in warnings_],
         "complete": bool(complete),
         "interrupted": bool(interrupted),
@@ -330,7 +425,8 @@ def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.Da
     """Return a tidy DataFrame with one row per model x metric.
 
     Columns: ``model, metric, mean, median, std, cv, ci_low, ci_high``
-    (Student-t CI of the mean), ``median_ci_low, median_ci_high``, ``n``,
+    (Student-t CI of the mean), ``median_ci_low, median_ci_high``,
+    ``median_ci_coverage`` (the coverage that interval really has), ``n``,
     ``unit`` and ``direction`` (``"lower_is_better"`` / ``"higher_is_better"``).
     """
     import pandas as pd
@@ -351,6 +447,7 @@ def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.Da
                     "ci_high": r.ci_upper,
                     "median_ci_low": med_lo,
                     "median_ci_high": med_hi,
+                    "median_ci_coverage": getattr(r, "median_ci_coverage", math.nan),
                     "n": r.count,
                     "unit": r.unit,
                     "direction": "lower_is_better" if r.lower_is_better else "higher_is_better",
@@ -358,7 +455,7 @@ def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.Da
             )
     columns = [
         "model", "metric", "mean", "median", "std", "cv", "ci_low", "ci_high",
-        "median_ci_low", "median_ci_high", "n", "unit", "direction",
+        "median_ci_low", "median_ci_high", "median_ci_coverage", "n", "unit", "direction",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
@@ -751,6 +848,14 @@ class BenchmarkSuite:
                 f"`metrics` must be a non-empty subset of {METRICS}; got {metric_list!r}."
             )
         self.metrics: tuple[str, ...] = tuple(m for m in METRICS if m in metric_list)
+        if datasets is not None and "accuracy" in self.metrics:
+            # Validate the data now (empty, mismatched X/y, NaN: one clear error before any
+            # measuring) and read iterables of batches once, so that every accuracy task
+            # sees the same batches (a generator would be exhausted after the first model).
+            from torchperf.benchmark import Benchmark
+
+            probe = Benchmark({"probe": _probe_model}, datasets, environment={})
+            self.datasets = {name: batches for name, batches in probe._load_datasets()}
         if progress is not None and not callable(progress) and not hasattr(progress, "update"):
             raise InvalidParameterError(
                 "`progress` must be a callable progress(completed, total, description) or a "
@@ -776,6 +881,7 @@ class BenchmarkSuite:
         self.benchmark_kwargs = dict(benchmark_kwargs or {})
         self.results: dict[str, dict[str, BenchmarkResult]] = {}
         self.failures: dict[str, dict[str, dict[str, Any]]] = {}
+        self.not_applicable: dict[str, dict[str, str]] = {}
         self.recorded_warnings: list[dict[str, Any]] = []
         self.environment: dict[str, Any] = {}
         self.created: str | None = None
@@ -817,6 +923,7 @@ class BenchmarkSuite:
             "models": list(self.models),
             "results": self.results,
             "failures": self.failures,
+            "not_applicable": self.not_applicable,
             "warnings": self.recorded_warnings,
             "complete": self.complete,
             "interrupted": self.interrupted,
@@ -831,6 +938,7 @@ class BenchmarkSuite:
             protocol=self.protocol(),
             models=list(self.models),
             failures=self.failures,
+            not_applicable=self.not_applicable,
             warnings_=self.recorded_warnings,
             complete=self.complete,
             interrupted=self.interrupted,
@@ -857,6 +965,12 @@ class BenchmarkSuite:
 
     def _run_task(self, metric: str, name: str, model: Any) -> None:
         from torchperf.benchmark import Benchmark
+
+        if metric == "accuracy" and self.datasets is None:
+            self.not_applicable.setdefault(metric, {})[name] = (
+                "no labelled dataset given (pass datasets=[(X, y)], or --dataset MODULE:ATTR)"
+            )
+            return
 
         kwargs = dict(self.benchmark_kwargs)
         kwargs.setdefault("confidence_level", self.confidence_level)
@@ -892,6 +1006,13 @@ class BenchmarkSuite:
         failures = getattr(bench, "failures", {}) or {}
         for record in failures.values():
             self.failures.setdefault(name, {})[metric] = _failure_dict(record)
+        skipped = (getattr(bench, "not_applicable", {}) or {}).get(metric, {})
+        if not out and name in skipped:
+            self.not_applicable.setdefault(metric, {})[name] = str(skipped[name])
+            self.failures.get(name, {}).pop(metric, None)
+            if name in self.failures and not self.failures[name]:
+                del self.failures[name]
+            return
         if not out and not failures:
             self.failures.setdefault(name, {})[metric] = {
                 "error": "NoResult",
@@ -934,6 +1055,11 @@ class BenchmarkSuite:
                 )
         self.created = prior["created"] or None
         self.environment = prior["environment"] or self.environment
+        for metric, per_model in prior.get("not_applicable", {}).items():
+            if metric in self.metrics:
+                for model, reason in per_model.items():
+                    if model in self.models:
+                        self.not_applicable.setdefault(metric, {})[model] = reason
         for metric, per_model in prior["results"].items():
             if metric not in self.metrics:
                 continue
@@ -945,7 +1071,9 @@ class BenchmarkSuite:
         ]
 
     def _done(self) -> set[tuple[str, str]]:
-        return {(metric, model) for metric, per in self.results.items() for model in per}
+        done = {(metric, model) for metric, per in self.results.items() for model in per}
+        done |= {(metric, model) for metric, per in self.not_applicable.items() for model in per}
+        return done
 
     def pending(self) -> list[tuple[str, str]]:
         """Return the (metric, model) tasks without a result yet, in run order."""
@@ -975,12 +1103,24 @@ class BenchmarkSuite:
             and writing a partial report to ``output_dir``. Any other
             exception that stops the run (``strict=True``, a failing progress
             hook) is handled the same way.
+        OutputLockedError
+            Another run (another process) is writing to the same
+            ``output_dir``: runs hold :func:`torchperf.fileio.directory_lock`
+            on it, so two runs never interleave their files.
 
         """
+        with directory_lock(self.output_dir, purpose="BenchmarkSuite.run_full_benchmark"):
+            # Only now (lock held) is it safe to delete temporary files that a killed
+            # run's atomic writes left behind.
+            remove_stale_temp_files(self.output_dir)
+            return self._run_locked(resume=resume)
+
+    def _run_locked(self, *, resume: bool) -> dict[str, dict[str, BenchmarkResult]]:
         from torchperf.environment import collect_environment
 
         self.results = {}
         self.failures = {}
+        self.not_applicable = {}
         self.recorded_warnings = []
         self.complete = False
         self.interrupted = False
@@ -1121,6 +1261,11 @@ class BenchmarkSuite:
 
         files = report.render_run(self.to_run(), self.output_dir)
         return files["report.md"].read_text(encoding="utf-8")
+
+
+def _probe_model(x: Any) -> Any:
+    """Stand-in model used only to validate datasets (never called)."""
+    return x
 
 
 def _failure_dict(record: Any) -> dict[str, Any]:

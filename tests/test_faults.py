@@ -1,0 +1,467 @@
+"""Fault injection (issue 8): nothing measured is lost, every file stays readable.
+
+Models that raise, hang, return garbage (NaN, wrong shapes, strings) or allocate too
+much run among healthy ones through :class:`~torchperf.benchmark.Benchmark`,
+:class:`~torchperf.suite.BenchmarkSuite` and ``torchperf run``; ``torchperf run`` is
+killed with SIGKILL at seeded random moments and resumed; two runs race for one
+output directory; every file torchperf writes is truncated at random bytes and
+read back. After each: no healthy result is lost, no file is unreadable, and the
+messages name the model and the cause.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from torchperf import cli
+from torchperf.benchmark import Benchmark
+from torchperf.errors import CorruptResultsWarning, ModelFailureWarning, ResultsFileError
+from torchperf.fileio import LOCK_FILE_NAME, read_json
+from torchperf.suite import BenchmarkSuite, load_run
+
+MODULE = "tpf_fault_models"
+METRICS = ("latency", "throughput", "accuracy", "memory", "size")
+ENV = {"machine": "fault-tests"}
+
+MODELS_SOURCE = textwrap.dedent(
+    '''
+    """Healthy and faulty models for tests/test_faults.py (importable: workers spawn)."""
+    import time
+
+    import numpy as np
+
+    W = np.random.default_rng(0).standard_normal((64, 10)).astype(np.float32)
+
+
+    class Healthy:
+        input_shape = (64,)
+
+        def __init__(self, name, scale=1.0, delay_s=0.0):
+            self.name, self.W, self.delay_s = name, W * scale, delay_s
+
+        def forward(self, x):
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            return np.asarray(x, dtype=np.float32).reshape(len(x), -1) @ self.W
+
+        def parameter_bytes(self):
+            return int(self.W.nbytes)
+
+
+    class Raises(Healthy):
+        def forward(self, x):
+            raise RuntimeError("injected failure in forward")
+
+
+    class ReturnsNaN(Healthy):
+        def forward(self, x):
+            return np.full((len(x), 10), np.nan, dtype=np.float32)
+
+
+    class WrongShape(Healthy):
+        def forward(self, x):
+            return np.zeros((len(x) + 3, 2, 2), dtype=np.float32)
+
+
+    class ReturnsStrings(Healthy):
+        def forward(self, x):
+            return np.array(["cat"] * len(x))
+
+
+    class Hangs(Healthy):
+        def forward(self, x):
+            time.sleep(600)
+
+
+    class Hog(Healthy):
+        def forward(self, x):
+            return np.ones(2**31)  # 16 GiB of float64
+
+
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 64)).astype(np.float32)
+    y = np.argmax(X @ W, axis=1)  # healthy-a is right on every example
+    dataset = (X, y)
+
+    garbage = {
+        "healthy-a": Healthy("healthy-a"),
+        "raises": Raises("raises"),
+        "nan": ReturnsNaN("nan"),
+        "wrong-shape": WrongShape("wrong-shape"),
+        "strings": ReturnsStrings("strings"),
+        "healthy-b": Healthy("healthy-b", 2.0),
+    }
+    isolated = {
+        "healthy-a": Healthy("healthy-a"),
+        "hangs": Hangs("hangs"),
+        "hog": Hog("hog"),
+    }
+    slow = {f"m{i}": Healthy(f"m{i}", 1.0 + i, delay_s=0.002) for i in range(3)}
+    '''
+)
+
+GARBAGE = ("raises", "nan", "wrong-shape", "strings")
+HEALTHY = ("healthy-a", "healthy-b")
+
+
+@pytest.fixture(scope="module")
+def mods(tmp_path_factory):
+    """Write the models module to a temp dir on sys.path (and PYTHONPATH for children)."""
+    root = tmp_path_factory.mktemp("faultmods")
+    (root / f"{MODULE}.py").write_text(MODELS_SOURCE)
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    module = importlib.import_module(MODULE)
+    yield root, module
+    sys.path.remove(str(root))
+    sys.modules.pop(MODULE, None)
+
+
+def child_env(root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).strip(os.pathsep)
+    env.pop("TORCHPERF_TIMING", None)
+    return env
+
+
+def check_every_file_readable(directory: Path) -> None:
+    """Every file torchperf left in ``directory`` is complete (atomic writes)."""
+    for p in sorted(directory.iterdir()):
+        if p.name.startswith("."):
+            continue  # the lock file and temp files of a killed atomic write
+        data = p.read_bytes()
+        assert data, f"{p} is empty"
+        if p.suffix == ".json":
+            load_run(p)
+        elif p.suffix == ".csv":
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+            assert rows[0][:2] == ["model", "metric"] and all(len(r) == len(rows[0]) for r in rows)
+        elif p.suffix == ".html":
+            assert data.rstrip().endswith(b"</html>"), p
+        elif p.suffix == ".md":
+            assert data.startswith(b"# torchperf benchmark report"), p
+        elif p.suffix == ".png":
+            assert data.startswith(b"\x89PNG") and data[-8:-4] == b"IEND", p
+        elif p.suffix == ".svg":
+            assert data.rstrip().endswith(b"</svg>"), p
+
+
+def assert_garbage_recorded(failures) -> None:
+    """Each garbage model failed for its own reason, said in one clear message."""
+    causes = {name: failures[name] for name in GARBAGE}
+    assert "RuntimeError" in str(causes["raises"]) and "injected failure" in str(causes["raises"])
+    assert "NaN" in str(causes["nan"]) or "non-finite" in str(causes["nan"]).lower()
+    assert "BadOutput" in str(causes["wrong-shape"]) or "shape" in str(causes["wrong-shape"])
+    assert "BadOutput" in str(causes["strings"])
+
+
+# --------------------------------------------------------------------------- Benchmark
+
+
+def test_benchmark_keeps_healthy_results_among_garbage_models(mods):
+    _, m = mods
+    bench = Benchmark(m.garbage, [m.dataset], warmup_runs=1, measurement_runs=3, number=1,
+                      environment=ENV)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for metric in METRICS:
+            out = bench._run_metric(metric)
+            for name in HEALTHY:
+                assert name in out, (metric, name)
+            if metric != "size":  # size reads parameter_bytes() and never calls forward
+                assert not set(out) & {"raises", "nan"}
+    acc = bench.results["accuracy"]
+    assert acc["healthy-a"].values == (1.0,) and set(acc) == set(HEALTHY)
+    by_model_metric = {(r.model, r.metric): r for r in bench.failure_log}
+    for name in ("raises", "nan"):
+        for metric in ("latency", "throughput", "accuracy", "memory"):
+            rec = by_model_metric[(name, metric)]
+            assert f"model {name!r} failed the {metric} benchmark" in rec.message
+    assert by_model_metric[("wrong-shape", "accuracy")].cause == "BadOutput"
+    assert by_model_metric[("strings", "accuracy")].cause == "BadOutput"
+    assert "cannot be scored" in by_model_metric[("strings", "accuracy")].message
+    messages = [str(w.message) for w in caught if issubclass(w.category, ModelFailureWarning)]
+    assert len(messages) == len(bench.failure_log)  # one warning per failure, no more
+    assert all(msg.count("\n") == 0 for msg in messages)
+
+
+@pytest.mark.slow
+def test_benchmark_isolates_hangs_and_memory_hogs(mods):
+    _, m = mods
+    bench = Benchmark(
+        m.isolated, [m.dataset], warmup_runs=0, measurement_runs=2, number=1, timeout_s=2,
+        memory_limit_bytes=2 * 2**30, environment=ENV,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelFailureWarning)
+        acc = bench.run_accuracy_benchmark()
+    assert list(acc) == ["healthy-a"] and acc["healthy-a"].values == (1.0,)
+    assert (bench.failures["hangs"].kind, bench.failures["hangs"].cause) == (
+        "timeout", "BenchmarkTimeoutError",
+    )  # fmt: skip
+    assert "timeout_s=2" in bench.failures["hangs"].message
+    assert bench.failures["hog"].kind in ("memory", "crashed")
+    assert "memory" in bench.failures["hog"].message.lower()
+
+
+# --------------------------------------------------------------------------- BenchmarkSuite
+
+
+def test_suite_saves_healthy_results_and_records_failures(mods, tmp_path):
+    _, m = mods
+    suite = BenchmarkSuite(
+        m.garbage, [m.dataset], tmp_path, warmup_runs=1, measurement_runs=3,
+        benchmark_kwargs={"number": 1, "environment": ENV},
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = suite.run_full_benchmark()
+    for metric in METRICS:
+        assert set(HEALTHY) <= set(results[metric])
+    assert set(suite.failures) == set(GARBAGE)
+    assert_garbage_recorded({n: json.dumps(f) for n, f in suite.failures.items()})
+    run = load_run(suite.results_path)
+    assert run["complete"] and run["failures"] == json.loads(json.dumps(suite.failures))
+    for metric in METRICS:
+        for name in HEALTHY:
+            assert run["results"][metric][name] == results[metric][name]
+    suite.generate_report()
+    check_every_file_readable(tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "injected failure" in md and "BadOutput" in md
+
+
+@pytest.mark.slow
+def test_suite_with_timeouts_completes_around_a_hang(mods, tmp_path):
+    _, m = mods
+    models = {k: m.isolated[k] for k in ("healthy-a", "hangs")}
+    suite = BenchmarkSuite(
+        models, [m.dataset], tmp_path, warmup_runs=0, measurement_runs=2, metrics=("latency",),
+        benchmark_kwargs={"number": 1, "timeout_s": 2, "environment": ENV},
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = suite.run_full_benchmark()
+    assert list(results["latency"]) == ["healthy-a"]
+    assert suite.failures["hangs"]["latency"]["cause"] == "BenchmarkTimeoutError"
+    assert load_run(tmp_path)["results"]["latency"]["healthy-a"] == results["latency"]["healthy-a"]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_run_exits_1_and_saves_the_rest(mods, tmp_path, capsys, monkeypatch):
+    root, _ = mods
+    monkeypatch.chdir(root)
+    out = tmp_path / "cli"
+    rc = cli.main([
+        "run", f"{MODULE}:garbage", "--dataset", f"{MODULE}:dataset", "--output", str(out),
+        "--warmup", "1", "--runs", "3", "--metrics", "latency,accuracy,size",
+    ])  # fmt: skip
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert "Traceback" not in captured.err
+    for name in GARBAGE:
+        assert f"model {name!r} failed" in captured.err
+    run = load_run(out)
+    for metric in ("latency", "accuracy", "size"):
+        assert set(HEALTHY) <= set(run["results"][metric])
+    check_every_file_readable(out)
+
+
+@pytest.mark.slow
+def test_cli_run_with_timeout_and_memory_limit(mods, tmp_path, capsys, monkeypatch):
+    root, _ = mods
+    monkeypatch.chdir(root)
+    out = tmp_path / "iso"
+    rc = cli.main([
+        "run", f"{MODULE}:isolated", "--output", str(out), "--warmup", "0", "--runs", "2",
+        "--metrics", "latency", "--timeout", "2", "--memory-limit-mb", "2048",
+    ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    assert "'hangs' failed" in err and "timeout_s=2" in err
+    assert "'hog' failed" in err
+    assert list(load_run(out)["results"]["latency"]) == ["healthy-a"]
+
+
+# --------------------------------------------------------------------------- SIGKILL + resume
+
+
+def _cli_cmd(out: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "torchperf", "run", f"{MODULE}:slow", "--dataset",
+        f"{MODULE}:dataset", "--output", str(out), "--warmup", "1", "--runs", "3", *extra,
+    ]  # fmt: skip
+
+
+def _done_values(run) -> dict[tuple[str, str], tuple[float, ...]]:
+    return {
+        (metric, model): r.values for metric, per in run["results"].items() for model, r in per.items()
+    }
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_resume(mods, tmp_path):
+    """Kill ``torchperf run`` at seeded random moments; each state is readable, resumes add only."""
+    root, _ = mods
+    out = tmp_path / "killed"
+    rng = np.random.default_rng(20261128)
+    env = child_env(root)
+    seen: dict[tuple[str, str], tuple[float, ...]] = {}
+    kills = 0
+    deadline = time.monotonic() + 40
+    for attempt in range(5):
+        if time.monotonic() > deadline - 12:
+            break  # keep the test's wall time bounded on a slow machine
+        extra = ("--resume",) if attempt else ()
+        proc = subprocess.Popen(
+            _cli_cmd(out, *extra), cwd=root, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        delay = float(rng.uniform(0.8, 4.0))
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        if (out / "results.json").exists():
+            run = load_run(out)  # the previous complete state is always readable
+            done = _done_values(run)
+            for key, values in seen.items():
+                assert done.get(key) == values, f"{key} was lost or re-measured"
+            seen = done
+        if out.exists():
+            check_every_file_readable(out)
+    assert kills >= 1
+    proc = subprocess.run(
+        _cli_cmd(out, "--resume"), cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    final = load_run(out)
+    assert final["complete"] and not final["interrupted"]
+    done = _done_values(final)
+    assert set(done) == {(m, n) for m in METRICS for n in ("m0", "m1", "m2")}
+    for key, values in seen.items():
+        assert done[key] == values, f"resume re-measured {key}"
+    check_every_file_readable(out)
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # stale temp files removed
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+@pytest.mark.slow
+def test_two_runs_into_one_directory_do_not_interleave(mods, tmp_path, capsys, monkeypatch):
+    root, _ = mods
+    out = tmp_path / "shared"
+    first = subprocess.Popen(
+        _cli_cmd(out), cwd=root, env=child_env(root),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lock = out / LOCK_FILE_NAME
+    start = time.monotonic()
+    while time.monotonic() - start < 30:
+        if lock.exists() and f"pid {first.pid}" in lock.read_text():
+            break
+        time.sleep(0.05)
+    else:  # pragma: no cover - diagnostic
+        first.kill()
+        pytest.fail("the first run never took the lock")
+    monkeypatch.chdir(root)
+    rc = cli.main(_cli_cmd(out)[3:])  # the same command, in this process
+    err = capsys.readouterr().err
+    assert rc == 2 and f"pid {first.pid}" in err and "--output" in err and "Traceback" not in err
+    assert first.wait(timeout=120) == 0, first.stderr.read()[-2000:]
+    run = load_run(out)
+    assert run["complete"] and set(_done_values(run)) == {
+        (m, n) for m in METRICS for n in ("m0", "m1", "m2")
+    }
+    check_every_file_readable(out)
+
+
+# --------------------------------------------------------------------------- truncation
+
+
+def test_every_written_file_truncated_is_rejected_or_intact(mods, tmp_path, capsys, monkeypatch):
+    """Truncate each output file at seeded random bytes: loaders raise ResultsFileError
+    (the CLI exits 2 with one message) or read the identical data; never a traceback."""
+    _root, m = mods
+    out = tmp_path / "complete"
+    suite = BenchmarkSuite(
+        {k: m.garbage[k] for k in ("healthy-a", "healthy-b", "raises")}, [m.dataset], out,
+        warmup_runs=1, measurement_runs=3, metrics=("latency", "accuracy", "size"),
+        benchmark_kwargs={"number": 1, "environment": ENV},
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        suite.run_full_benchmark()
+        suite.generate_report()
+    original = load_run(out)
+    rng = np.random.default_rng(8)
+    targets = ["results.json", "results.csv", "report.md", "report.html"]
+    for name in targets:
+        data = (out / name).read_bytes()
+        cuts = sorted({0, len(data) - 1, *rng.integers(1, len(data) - 1, 6).tolist()})
+        for cut in cuts:
+            bad = tmp_path / f"cut-{cut}-{name}"
+            bad.write_bytes(data[:cut])
+            try:
+                run = load_run(bad)
+            except ResultsFileError as exc:
+                assert str(bad) in str(exc)
+            else:  # only possible when nothing but trailing whitespace was cut
+                assert name == "results.json" and data[cut:].strip() == b""
+                assert _done_values(run) == _done_values(original)
+            for argv in (["report", str(bad), "--output", str(tmp_path / "rr")],
+                         ["leaderboard", str(bad)]):  # fmt: skip
+                rc = cli.main(argv)
+                err = capsys.readouterr().err
+                if name == "results.json" and data[cut:].strip() == b"":
+                    assert rc == 0
+                else:
+                    assert rc == 2 and "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_truncated_zoo_cache_is_detected_and_rebuilt(tmp_path):
+    from torchperf.zoo import build as zb
+
+    built = zb.build_zoo(0, tmp_path, include_torch=False)
+    entry = built.cache_path
+    key = entry.name
+    rng = np.random.default_rng(5)
+    for name in ("meta.json", "arrays.npz"):
+        good = (entry / name).read_bytes()
+        for cut in sorted({0, len(good) - 1, *rng.integers(1, len(good) - 1, 5).tolist()}):
+            (entry / name).write_bytes(good[:cut])
+            if good[cut:].strip() == b"" and name == "meta.json":
+                zb._load_entry(entry, key, 0)  # only the final newline cut: intact
+                continue
+            with pytest.raises(ResultsFileError):
+                zb._load_entry(entry, key, 0)
+        (entry / name).write_bytes(good)
+    zb._load_entry(entry, key, 0)  # restored: loads again
+    raw = (entry / "arrays.npz").read_bytes()
+    (entry / "arrays.npz").write_bytes(raw[: len(raw) // 2])
+    with pytest.warns(CorruptResultsWarning, match="rebuilding"):
+        rebuilt = zb.build_zoo(0, tmp_path, include_torch=False)
+    assert not rebuilt.from_cache
+    x = built.split.X_test[:5]
+    for model_name, model in built.models.items():
+        np.testing.assert_array_equal(rebuilt.models[model_name].forward(x), model.forward(x))
+    assert read_json(entry / "meta.json")["arrays_sha256"]  # a complete entry was rewritten
