@@ -760,3 +760,22 @@ def test_quantile_ci_coverage_matches_the_order_interval():
     assert "75.0% coverage" in str(caught[0].message)
     with pytest.raises(InvalidParameterError):
         S.quantile_ci_coverage(0)
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (95, 100), (100, 100), (1, 1), (450, 1797)])
+@pytest.mark.parametrize("cl", [0.9, 0.95, 0.99])
+def test_wilson_ci_matches_scipy_and_contains_the_estimate(k, n, cl):
+    lo, hi = S.wilson_ci(k, n, confidence_level=cl)
+    ref = sps.binomtest(k, n).proportion_ci(confidence_level=cl, method="wilson")
+    assert lo == pytest.approx(ref.low, abs=1e-12) and hi == pytest.approx(ref.high, abs=1e-12)
+    assert 0.0 <= lo <= k / n <= hi <= 1.0
+
+
+def test_wilson_ci_validates_and_handles_no_trials():
+    assert all(math.isnan(v) for v in S.wilson_ci(0, 0))
+    for bad in [dict(successes=5, n=3), dict(successes=-1, n=3), dict(successes=1.5, n=3),
+                dict(successes=True, n=3)]:
+        with pytest.raises(InvalidParameterError):
+            S.wilson_ci(**bad)
+    with pytest.raises(InvalidParameterError, match=r"Did you mean 0\.95"):
+        S.wilson_ci(1, 2, confidence_level=95)

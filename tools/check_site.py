@@ -49,38 +49,29 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # tools/cdp_pipe.py, also when loaded by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cdp_pipe import CHROMIUM_FLAGS as HEADLESS_FLAGS
+from cdp_pipe import DEFAULT_CHROMIUM, BrowserError, CdpPipe
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
 EVIL_MODEL = "<img src=x onerror=alert(1)>"
 EVIL_PARAM = "m</script><script>alert(2)</script>"
 
 CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-dev-shm-usage",
+    *HEADLESS_FLAGS,
+    # the site must work offline: no DNS, no proxy, no background requests
     "--disable-domain-reliability",
     "--disable-client-side-phishing-detection",
-    "--hide-scrollbars",
-    "--mute-audio",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--proxy-server=127.0.0.1:9",
-    "--remote-debugging-pipe",
 )
 
 PAGE_PROBE = r"""
@@ -111,10 +102,6 @@ PAGE_PROBE = r"""
 """
 
 
-class BrowserError(RuntimeError):
-    """Chromium could not be started or did not answer."""
-
-
 # --------------------------------------------------------------------------- HTTP server
 
 
@@ -137,149 +124,6 @@ def serve(directory: str | os.PathLike[str]) -> Iterator[tuple[str, list[str]]]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
-
-
-# --------------------------------------------------------------------------- DevTools over a pipe
-
-
-def _high_pipe() -> tuple[int, int]:
-    import fcntl
-
-    r, w = os.pipe()
-    hr = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 10)
-    hw = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(r)
-    os.close(w)
-    return hr, hw
-
-
-class Browser:
-    """Minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
-
-    def __init__(self, chromium: str, timeout_s: float = 60.0) -> None:
-        self.timeout_s = timeout_s
-        self._profile = tempfile.mkdtemp(prefix="torchperf-site-chromium-")
-        to_r, self._to = _high_pipe()
-        self._from, from_w = _high_pipe()
-        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "--window-size=1400,1000", "about:blank"]
-
-        def child() -> None:  # pragma: no cover - runs in the child
-            os.dup2(to_r, 3)
-            os.dup2(from_w, 4)
-
-        try:
-            self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                preexec_fn=child, close_fds=False,
-            )
-        except OSError as exc:
-            shutil.rmtree(self._profile, ignore_errors=True)
-            raise BrowserError(f"cannot start {chromium}: {exc}") from None
-        os.close(to_r)
-        os.close(from_w)
-        self._stderr: list[bytes] = []
-        threading.Thread(target=self._drain, daemon=True).start()
-        self._buf = b""
-        self._id = 0
-        self.events: list[dict[str, Any]] = []
-        self.session: str | None = None
-
-    def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    def _read(self, deadline: float) -> dict[str, Any]:
-        import select
-
-        while b"\0" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise BrowserError("timed out waiting for Chromium; stderr: " + b"".join(self._stderr[-10:]).decode(errors="replace"))
-            ready, _, _ = select.select([self._from], [], [], left)
-            if ready:
-                chunk = os.read(self._from, 1 << 20)
-                if not chunk:
-                    raise BrowserError("Chromium closed the DevTools pipe")
-                self._buf += chunk
-        raw, self._buf = self._buf.split(b"\0", 1)
-        return json.loads(raw)
-
-    def _event(self, msg: dict[str, Any]) -> None:
-        if "method" not in msg:
-            return
-        self.events.append(msg)
-        if msg["method"] == "Page.javascriptDialogOpening":
-            self._id += 1
-            os.write(self._to, json.dumps({
-                "id": self._id, "method": "Page.handleJavaScriptDialog",
-                "params": {"accept": False}, "sessionId": msg.get("sessionId", self.session),
-            }).encode() + b"\0")
-
-    def send(self, method: str, params: dict[str, Any] | None = None, *, browser: bool = False) -> Any:
-        self._id += 1
-        msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
-        if self.session is not None and not browser:
-            msg["sessionId"] = self.session
-        os.write(self._to, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            reply = self._read(deadline)
-            if reply.get("id") == msg["id"]:
-                if "error" in reply:
-                    raise BrowserError(f"{method} failed: {reply['error']}")
-                return reply.get("result", {})
-            self._event(reply)
-
-    def pump(self, seconds: float) -> None:
-        """Collect events for ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                self._event(self._read(deadline))
-            except BrowserError:
-                return
-
-    def wait_for(self, method: str, since: int, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if any(e["method"] == method for e in self.events[since:]):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            try:
-                self._event(self._read(deadline))
-            except BrowserError:
-                return False
-
-    def open_page(self) -> None:
-        target = self.send("Target.createTarget", {"url": "about:blank"}, browser=True)
-        att = self.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}, browser=True)
-        self.session = att["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable")
-
-    def evaluate(self, expression: str) -> Any:
-        r = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
-        if "exceptionDetails" in r:
-            raise BrowserError(f"evaluation failed: {r['exceptionDetails']}")
-        return r["result"].get("value")
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                with contextlib.suppress(BrowserError, OSError):
-                    self.send("Browser.close", browser=True)
-                try:
-                    self.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=5)
-        finally:
-            for fd in (self._to, self._from):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            shutil.rmtree(self._profile, ignore_errors=True)
 
 
 def find_chromium(chromium: str | None = None) -> str | None:
@@ -325,7 +169,7 @@ def _problems_of(events: Sequence[dict[str, Any]], base: str) -> dict[str, list[
 
 
 def visit(
-    browser: Browser,
+    browser: CdpPipe,
     url: str,
     base: str,
     *,
@@ -337,10 +181,10 @@ def visit(
     if "#" in url:  # a fragment change alone would not reload the page
         blank = len(browser.events)
         browser.send("Page.navigate", {"url": "about:blank"})
-        browser.wait_for("Page.loadEventFired", blank, timeout_s)
+        browser.wait_for("Page.loadEventFired", timeout_s, since=blank)
     start = len(browser.events)
     browser.send("Page.navigate", {"url": url})
-    loaded = browser.wait_for("Page.loadEventFired", start, timeout_s)
+    loaded = browser.wait_for("Page.loadEventFired", timeout_s, since=start)
     waited_ok = True
     if wait_js:
         deadline = time.monotonic() + timeout_s
@@ -398,9 +242,12 @@ def check_site(
     problems: list[str] = []
     pages: dict[str, dict[str, Any]] = {}
     with serve(root) as (base, requests):
-        browser = Browser(exe, timeout_s)
+        browser = CdpPipe(
+            exe, CHROMIUM_FLAGS, window_size=(1400, 1000), timeout_s=timeout_s,
+            profile_prefix="torchperf-site-chromium-",
+        )
         try:
-            browser.open_page()
+            browser.attach_new_page(("Page", "Runtime", "Log", "Network"))
             pages["asv index"] = visit(
                 browser, base + "index.html", base,
                 wait_js="document.querySelectorAll('canvas.flot-base').length > 0 || location.pathname.endsWith('error.html')",

@@ -45,32 +45,13 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--mute-audio",
-    "--remote-debugging-pipe",
-)
+if str(Path(__file__).resolve().parent) not in sys.path:  # tools/cdp_pipe.py, also when loaded by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cdp_pipe import CHROMIUM_FLAGS, DEFAULT_CHROMIUM, BrowserError, CdpPipe
 
 PAGE_PROBE = r"""
 (() => {
@@ -102,161 +83,6 @@ PAGE_PROBE = r"""
   };
 })()
 """
-
-
-class BrowserError(RuntimeError):
-    """Chromium could not be started or did not answer."""
-
-
-def _high_pipe() -> tuple[int, int]:
-    """Return a pipe whose both ends are >= 10, so dup2 onto 3 and 4 cannot clobber them."""
-    import fcntl
-
-    r, w = os.pipe()
-    hr = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 10)
-    hw = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(r)
-    os.close(w)
-    return hr, hw
-
-
-class _Pipe:
-    """Minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
-
-    def __init__(self, chromium: str, window_size: tuple[int, int], timeout_s: float) -> None:
-        self.timeout_s = timeout_s
-        self._profile = tempfile.mkdtemp(prefix="torchperf-chromium-")
-        # Chromium reads commands from fd 3 and writes replies to fd 4.
-        to_browser_r, self._to_browser = _high_pipe()
-        self._from_browser, from_browser_w = _high_pipe()
-        cmd = [
-            chromium,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={self._profile}",
-            f"--window-size={window_size[0]},{window_size[1]}",
-            "about:blank",
-        ]
-
-        def _child_fds() -> None:  # pragma: no cover - runs in the child
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
-
-        try:
-            self.proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                preexec_fn=_child_fds,
-                close_fds=False,  # our fds are close-on-exec except the dup2-ed 3 and 4
-            )
-        except OSError as exc:
-            shutil.rmtree(self._profile, ignore_errors=True)
-            raise BrowserError(f"cannot start {chromium}: {exc}") from None
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._stderr: list[bytes] = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
-        self._buf = b""
-        self._next_id = 0
-        self.events: list[dict[str, Any]] = []
-        self._session: str | None = None
-
-    def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    def stderr_tail(self) -> str:
-        return b"".join(self._stderr[-20:]).decode("utf-8", "replace")
-
-    def _read_message(self, deadline: float) -> dict[str, Any]:
-        import select
-
-        while b"\0" not in self._buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BrowserError("timed out waiting for Chromium; stderr:\n" + self.stderr_tail())
-            ready, _, _ = select.select([self._from_browser], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(self._from_browser, 1 << 20)
-            if not chunk:
-                raise BrowserError("Chromium closed the DevTools pipe; stderr:\n" + self.stderr_tail())
-            self._buf += chunk
-        raw, self._buf = self._buf.split(b"\0", 1)
-        return json.loads(raw)
-
-    def send(self, method: str, params: dict[str, Any] | None = None, *, browser: bool = False) -> Any:
-        self._next_id += 1
-        msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if self._session is not None and not browser:
-            msg["sessionId"] = self._session
-        os.write(self._to_browser, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            reply = self._read_message(deadline)
-            if reply.get("id") == msg["id"]:
-                if "error" in reply:
-                    raise BrowserError(f"{method} failed: {reply['error']}")
-                return reply.get("result", {})
-            self._on_event(reply)
-
-    def _on_event(self, event: dict[str, Any]) -> None:
-        if "method" not in event:
-            return
-        self.events.append(event)
-        if event["method"] == "Page.javascriptDialogOpening":
-            # Answer the dialog so the page does not hang; it is reported as a failure.
-            self._next_id += 1
-            answer = {
-                "id": self._next_id,
-                "method": "Page.handleJavaScriptDialog",
-                "params": {"accept": False},
-                "sessionId": event.get("sessionId", self._session),
-            }
-            os.write(self._to_browser, json.dumps(answer).encode() + b"\0")
-
-    def wait_for(self, method: str, timeout_s: float) -> bool:
-        if any(e["method"] == method for e in self.events):
-            return True
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                event = self._read_message(deadline)
-            except BrowserError:
-                return False
-            self._on_event(event)
-            if event.get("method") == method:
-                return True
-        return False
-
-    def attach_new_page(self) -> None:
-        target = self.send("Target.createTarget", {"url": "about:blank"}, browser=True)
-        attached = self.send(
-            "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}, browser=True
-        )
-        self._session = attached["sessionId"]
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                try:
-                    self.send("Browser.close", browser=True)
-                except (BrowserError, OSError):
-                    pass
-                try:
-                    self.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=5)
-        finally:
-            for fd in (self._to_browser, self._from_browser):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            shutil.rmtree(self._profile, ignore_errors=True)
 
 
 def _png_is_blank(png: bytes) -> tuple[bool, int, tuple[int, int]]:
@@ -300,12 +126,9 @@ def render(
                 "(apt-get install chromium)."
             )
         chromium = found
-    pipe = _Pipe(chromium, window_size, timeout_s)
+    pipe = CdpPipe(chromium, CHROMIUM_FLAGS, window_size=window_size, timeout_s=timeout_s)
     try:
-        pipe.attach_new_page()
-        pipe.send("Page.enable")
-        pipe.send("Runtime.enable")
-        pipe.send("Network.enable")
+        pipe.attach_new_page(("Page", "Runtime", "Network"))
         pipe.send("Page.navigate", {"url": path.as_uri()})
         if not pipe.wait_for("Page.loadEventFired", timeout_s):
             raise BrowserError(f"{path} did not finish loading within {timeout_s} s")

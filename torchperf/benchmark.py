@@ -854,16 +854,9 @@ class Benchmark:
                 f"`rng` must be an int seed, a numpy.random.Generator or None; got {rng!r}."
             )
         self._rng = np.random.default_rng(rng)
-        if (
-            isinstance(confidence_level, bool)
-            or not isinstance(confidence_level, (float, int))
-            or not 0 < confidence_level < 1
-        ):
-            hint = " Did you mean 0.95?" if confidence_level == 95 else ""
-            raise InvalidParameterError(
-                f"`confidence_level` must be in (0, 1); got {confidence_level!r}.{hint}"
-            )
-        self.confidence_level = float(confidence_level)
+        from torchperf.stats import _check_confidence_level
+
+        self.confidence_level = _check_confidence_level(confidence_level)
         if environment is not None and not isinstance(environment, Mapping):
             raise InvalidParameterError(
                 f"`environment` must be a mapping or None; got {type(environment).__name__}."
@@ -1822,18 +1815,10 @@ def _format_mean_std(result: BenchmarkResult) -> str:
 
 
 def _wilson_ci(k: int, n: int, confidence_level: float) -> tuple[float, float]:
-    """Wilson score interval of a proportion k / n."""
-    from scipy.stats import norm
+    """Wilson score interval of a proportion k / n (:func:`torchperf.stats.wilson_ci`)."""
+    from torchperf.stats import wilson_ci
 
-    if n == 0:
-        return math.nan, math.nan
-    z = float(norm.ppf(0.5 + confidence_level / 2))
-    p = k / n
-    denom = 1 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # Clamp so the interval contains p (at p = 1 the upper bound rounds to 1 - 1e-16).
-    return min(max(0.0, center - half), p), max(min(1.0, center + half), p)
+    return wilson_ci(k, n, confidence_level=confidence_level)
 
 
 def _reemit(category: type[Warning] | str, message: str) -> None:

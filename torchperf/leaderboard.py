@@ -430,10 +430,7 @@ def format_leaderboard(board: Mapping[str, Sequence[Row]]) -> str:
         confidence interval, ties and note.
 
     """
-    from torchperf.result import format_quantity
-
-    def fmt(v: float, unit: str) -> str:
-        return format_quantity(v, unit) if unit else f"{v:.4g}"
+    from torchperf.result import format_quantity as fmt  # "" -> bare number (4 significant figures)
 
     out: list[str] = []
     for key, rows in board.items():

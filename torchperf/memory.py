@@ -173,12 +173,6 @@ def _reset_hwm() -> bool:
     return rss is not None and hwm is not None and hwm <= rss + 4
 
 
-def _current_rss() -> int:
-    import psutil
-
-    return int(psutil.Process().memory_info().rss)
-
-
 class _RssSampler(threading.Thread):
     """Poll RSS every ``interval_s`` in the background and keep the maximum."""
 

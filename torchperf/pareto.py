@@ -136,18 +136,6 @@ def _is_result(obj: Any) -> bool:
     return all(hasattr(obj, a) for a in ("values", "mean", "median", "count"))
 
 
-def _check_confidence_level(confidence_level: float) -> None:
-    if not isinstance(confidence_level, (int, float)) or not 0.0 < confidence_level < 1.0:
-        hint = (
-            f" Did you mean {confidence_level / 100:g}?"
-            if isinstance(confidence_level, (int, float)) and 1 < confidence_level < 100
-            else ""
-        )
-        raise InvalidParameterError(
-            f"`confidence_level` must be in (0, 1); got {confidence_level!r}.{hint}"
-        )
-
-
 def _check_statistic(statistic: str) -> None:
     if statistic not in _STATISTICS:
         raise InvalidParameterError(
@@ -168,18 +156,10 @@ def _binomial_estimate(
     p = k / n
     if not math.isclose(p, float(obj.values[0]), rel_tol=1e-9, abs_tol=1e-12):
         return None
-    from scipy import stats as sps
+    from torchperf.stats import wilson_ci
 
-    z = float(sps.norm.ppf(0.5 + confidence_level / 2.0))
-    denom = 1.0 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    std = math.sqrt(p * (1 - p))
-    # At p = 0 or 1 the Wilson bound equals p only up to rounding (1 - 1e-16 for
-    # 100 % accuracy): clamp so that the interval always contains the estimate.
-    lo = min(max(0.0, center - half), p)
-    hi = max(min(1.0, center + half), p)
-    return Estimate(p, lo, hi, std, n, (p,), lib, unit, True)
+    lo, hi = wilson_ci(k, n, confidence_level=confidence_level)
+    return Estimate(p, lo, hi, math.sqrt(p * (1 - p)), n, (p,), lib, unit, True)
 
 
 def estimate(obj: Any, *, statistic: str = "median", confidence_level: float = 0.95) -> Estimate:
@@ -212,6 +192,8 @@ def estimate(obj: Any, *, statistic: str = "median", confidence_level: float = 0
         If ``obj`` is neither a finite number nor a result, or a parameter is invalid.
 
     """
+    from torchperf.stats import _check_confidence_level
+
     _check_statistic(statistic)
     _check_confidence_level(confidence_level)
     if isinstance(obj, Estimate):
@@ -756,6 +738,8 @@ def pareto_front(
     ('A', 'B', 'C')
 
     """
+    from torchperf.stats import _check_confidence_level
+
     _check_statistic(statistic)
     _check_confidence_level(confidence_level)
     if method not in _METHODS:

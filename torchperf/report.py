@@ -157,17 +157,13 @@ def _fmt_p(p: float | None) -> str:
         return "n/a"
     from torchperf.stats import format_p
 
-    return format_p(p).replace("p ", "", 1).replace("= ", "")
+    return format_p(p).removeprefix("p ").removeprefix("= ")
 
 
 def _fmt_ci(lo: float, hi: float, fmt: Any = _fmt_ratio) -> str:
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
         return "n/a"
     return f"[{fmt(lo)}, {fmt(hi)}]"
-
-
-def _direction_word(lower_is_better: bool) -> str:
-    return "lower is better" if lower_is_better else "higher is better"
 
 
 # --------------------------------------------------------------------------- report data
@@ -1301,10 +1297,9 @@ def compare_runs(
     from torchperf.suite import _compare_pair
 
     ra, rb = _as_run(a), _as_run(b)
-    if not 0.0 < confidence_level < 1.0:
-        raise InvalidParameterError(
-            f"`confidence_level` must be in (0, 1); got {confidence_level!r}. Did you mean 0.95?"
-        )
+    from torchperf.stats import _check_confidence_level
+
+    confidence_level = _check_confidence_level(confidence_level)
     env_a, env_b = ra["environment"], rb["environment"]
     facts_a, facts_b = dict(_environment_facts(env_a)), dict(_environment_facts(env_b))
     entries: list[dict[str, Any]] = []

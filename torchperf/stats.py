@@ -59,6 +59,7 @@ __all__ = [
     "required_sample_size",
     "summarize",
     "tost",
+    "wilson_ci",
 ]
 
 #: Percentiles reported by :func:`summarize` (keys of ``Summary.percentiles``).
@@ -1385,6 +1386,58 @@ def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     out = np.empty(m)
     out[order] = q
     return out
+
+
+# --------------------------------------------------------------------------- proportions
+
+
+def wilson_ci(
+    successes: int, n: int, *, confidence_level: float = 0.95
+) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n`` (e.g. an accuracy).
+
+    Unlike the Wald interval it stays inside [0, 1] and keeps its coverage
+    near 0 and 1. The bounds are clamped so that the interval always contains
+    the estimate (at ``successes == n`` the upper bound would otherwise round
+    to ``1 - 1e-16``).
+
+    Parameters
+    ----------
+    successes : int
+        Number of successes, ``0 <= successes <= n``.
+    n : int
+        Number of trials; ``n == 0`` gives ``(nan, nan)``.
+    confidence_level : float, default 0.95
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_ci(95, 100)
+    >>> round(lo, 4), round(hi, 4)
+    (0.8882, 0.9785)
+
+    """
+    cl = _check_confidence_level(confidence_level)
+    for name, v in (("successes", successes), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise InvalidParameterError(f"`{name}` must be an integer >= 0; got {v!r}.")
+    if successes > n:
+        raise InvalidParameterError(
+            f"`successes` must be at most `n`; got {successes} successes in {n} trials."
+        )
+    if n == 0:
+        return math.nan, math.nan
+    z = _z_ppf(0.5 + cl / 2)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return min(max(0.0, center - half), p), max(min(1.0, center + half), p)
 
 
 # --------------------------------------------------------------------------- outliers

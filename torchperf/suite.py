@@ -712,10 +712,9 @@ def compare_to_baseline(
         the statistics support.
 
     """
-    if not 0.0 < confidence_level < 1.0:
-        raise InvalidParameterError(
-            f"`confidence_level` must be in (0, 1); got {confidence_level!r}. Did you mean 0.95?"
-        )
+    from torchperf.stats import _check_confidence_level
+
+    confidence_level = _check_confidence_level(confidence_level)
     if not (isinstance(threshold, (int, float)) and threshold >= 0 and math.isfinite(threshold)):
         raise InvalidParameterError(f"`threshold` must be a finite number >= 0; got {threshold!r}.")
     _correction_name(correction)
@@ -871,11 +870,9 @@ class BenchmarkSuite:
             )
         self.baseline = baseline
         self.correction = _CORRECTIONS.get(str(correction).lower()) or _correction_name(correction)
-        if not (isinstance(confidence_level, float) and 0.0 < confidence_level < 1.0):
-            raise InvalidParameterError(
-                f"`confidence_level` must be in (0, 1); got {confidence_level!r}. Did you mean 0.95?"
-            )
-        self.confidence_level = confidence_level
+        from torchperf.stats import _check_confidence_level
+
+        self.confidence_level = _check_confidence_level(confidence_level)
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.batch_sizes = tuple(batch_sizes)
         self.benchmark_kwargs = dict(benchmark_kwargs or {})

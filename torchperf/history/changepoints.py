@@ -121,14 +121,15 @@ class ChangePoint:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the CLI contract fields (DESIGN.md) and the rest."""
-        d = asdict(self)
-        d["params"] = list(self.params)
-        d["kind"] = "change-point"
-        d["percent_change"] = self.percent_change
-        for k, v in d.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                d[k] = None
-        return d
+        return _json_ready(self, kind="change-point", percent_change=self.percent_change)
+
+
+def _json_ready(finding: Any, **extra: Any) -> dict[str, Any]:
+    """``asdict(finding)`` with ``params`` as a list, ``extra`` added and non-finite floats as ``None``."""
+    d = asdict(finding)
+    d["params"] = list(finding.params)
+    d.update(extra)
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
 
 
 # --------------------------------------------------------------------------- numerics
@@ -366,18 +367,22 @@ def _confirm(
 # --------------------------------------------------------------------------- public API
 
 
-def _validate(fdr: float, min_effect: float, min_size: int, confidence_level: float) -> None:
-    if not (isinstance(fdr, (int, float)) and 0 < fdr < 1):
+def _check_fdr(fdr: Any) -> None:
+    if isinstance(fdr, bool) or not (isinstance(fdr, (int, float)) and 0 < fdr < 1):
         raise InvalidParameterError(f"`fdr` must be in (0, 1); got {fdr!r}. Did you mean 0.05?")
+
+
+def _validate(fdr: float, min_effect: float, min_size: int, confidence_level: float) -> None:
+    from torchperf.stats import _check_confidence_level
+
+    _check_fdr(fdr)
     if not (isinstance(min_effect, (int, float)) and 0 <= min_effect < 10):
         raise InvalidParameterError(
             f"`min_effect` is a relative change (0.05 = 5%) and must be in [0, 10); got {min_effect!r}."
         )
     if not (isinstance(min_size, int) and min_size >= 2):
         raise InvalidParameterError(f"`min_size` must be an int >= 2; got {min_size!r}.")
-    if not (isinstance(confidence_level, (int, float)) and 0 < confidence_level < 1):
-        hint = f" Did you mean {confidence_level / 100}?" if isinstance(confidence_level, (int, float)) and 1 < confidence_level < 100 else ""
-        raise InvalidParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}.{hint}")
+    _check_confidence_level(confidence_level)
 
 
 def _check_frame(df: Any) -> None:
@@ -388,18 +393,6 @@ def _check_frame(df: Any) -> None:
             "expected a frame from torchperf.history.load_results(); missing columns "
             f"{sorted(need - cols)}."
         )
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    if p.size == 0:
-        return p
-    try:
-        from torchperf.stats import benjamini_hochberg
-    except ImportError:  # pragma: no cover - stats is part of the package
-        from scipy.stats import false_discovery_control
-
-        return np.asarray(false_discovery_control(p, method="bh"))
-    return np.asarray(benjamini_hochberg(p))
 
 
 def threshold_for(
@@ -517,6 +510,8 @@ def detect_change_points(
         Sorted by series, then revision.
 
     """
+    from torchperf.stats import benjamini_hochberg
+
     _validate(fdr, min_effect, min_size, confidence_level)
     _check_frame(df)
     if thresholds is None:
@@ -601,7 +596,7 @@ def detect_change_points(
     # The family is every series analysed: a series without a candidate contributes p = 1,
     # so BH's m counts it (otherwise testing many quiet series would look like testing few).
     n_quiet = max(0, n_series - len({(r["machine"], r["env"], r["benchmark"], r["params"]) for r in raw}))
-    q = _bh(np.r_[np.array([r["p_value"] for r in raw], dtype=float), np.ones(n_quiet)])[: len(raw)]
+    q = benjamini_hochberg(np.r_[np.array([r["p_value"] for r in raw], dtype=float), np.ones(n_quiet)])[: len(raw)]
     out = []
     for r, qv in zip(raw, q, strict=True):
         eff = abs(r["ratio"] - 1) if math.isfinite(r["ratio"]) else 0.0

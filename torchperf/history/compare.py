@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,9 +42,10 @@ import numpy as np
 from torchperf.errors import InvalidParameterError
 from torchperf.history.changepoints import (
     SERIES_KEYS,
-    _bh,
+    _check_fdr,
     _check_frame,
     _clean,
+    _json_ready,
     _noise_scale,
     threshold_for,
 )
@@ -124,32 +125,20 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite floats become ``None``)."""
-        d = asdict(self)
-        d["params"] = list(self.params)
-        d["notes"] = list(self.notes)
-        d["percent_change"] = self.percent_change
-        d["significant"] = self.significant
-        for k, v in d.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                d[k] = None
-        return d
+        return _json_ready(
+            self, notes=list(self.notes), percent_change=self.percent_change,
+            significant=self.significant,
+        )
 
 
 # --------------------------------------------------------------------------- core
 
 
 def _validate(confidence_level: Any, fdr: Any) -> None:
-    if not isinstance(confidence_level, (int, float)) or not 0 < confidence_level < 1:
-        hint = (
-            f" Did you mean {confidence_level / 100}?"
-            if isinstance(confidence_level, (int, float)) and 1 < confidence_level < 100
-            else ""
-        )
-        raise InvalidParameterError(
-            f"`confidence_level` must be in (0, 1); got {confidence_level!r}.{hint}"
-        )
-    if not isinstance(fdr, (int, float)) or not 0 < fdr < 1:
-        raise InvalidParameterError(f"`fdr` must be in (0, 1); got {fdr!r}. Did you mean 0.05?")
+    from torchperf.stats import _check_confidence_level
+
+    _check_confidence_level(confidence_level)
+    _check_fdr(fdr)
 
 
 def _side(row: Mapping[str, Any]) -> tuple[float, float, int, str, list[float] | None]:
@@ -294,10 +283,47 @@ def _verdict(
     return "inconclusive", None, "unclear"
 
 
+def _raw_finding(
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    t: Mapping[str, Any],
+    *,
+    confidence_level: float,
+    **fields: Any,
+) -> dict[str, Any]:
+    """:class:`Finding` fields (all but the verdict) from rows ``a``, ``b`` and their :func:`_pair` test.
+
+    ``fields`` names the series and commits (``benchmark``, ``machine``,
+    ``env``, ``commit_before``, ``commit_after``), the ``threshold`` and any
+    extra fields of a subclass.
+    """
+    lib = bool(a.get("lower_is_better", True))
+    return dict(
+        params=tuple(a["params"]),
+        ratio=math.exp(t["d"]),
+        ci_low=math.exp(t["lo"]) if math.isfinite(t["lo"]) else math.nan,
+        ci_high=math.exp(t["hi"]) if math.isfinite(t["hi"]) else math.nan,
+        p_value=t["p"],
+        metric_direction="lower_is_better" if lib else "higher_is_better",
+        value_before=float(a["value"]),
+        value_after=float(b["value"]),
+        unit=a.get("unit") if isinstance(a.get("unit"), str) else None,
+        evidence=t["evidence"],
+        noise_model=t["noise_model"],
+        n_before=t["n_before"],
+        n_after=t["n_after"],
+        confidence_level=float(confidence_level),
+        notes=tuple(t["notes"]),
+        **fields,
+    )
+
+
 def _finalise(
     raw: list[dict[str, Any]], fdr: float, margin: float | None, cls: type[Finding] = Finding
 ) -> list[Finding]:
-    q = _bh(np.array([r["p_value"] for r in raw], dtype=float))
+    from torchperf.stats import benjamini_hochberg
+
+    q = benjamini_hochberg(np.array([r["p_value"] for r in raw], dtype=float))
     out = []
     for r, qv in zip(raw, q, strict=True):
         verdict, direction, change = _verdict(
@@ -400,30 +426,11 @@ def compare_revisions(
         a, b = ra[key], rb[key]
         sig, nh = sigmas.get(key, (math.nan, 0))
         t = _pair(a, b, sig, nh, min_history=min_history, cl=confidence_level)
-        lib = bool(a.get("lower_is_better", True))
         raw.append(
-            dict(
-                benchmark=key[2],
-                params=tuple(a["params"]),
-                machine=key[0],
-                env=key[1],
-                commit_before=ca,
-                commit_after=cb,
-                ratio=math.exp(t["d"]),
-                ci_low=math.exp(t["lo"]) if math.isfinite(t["lo"]) else math.nan,
-                ci_high=math.exp(t["hi"]) if math.isfinite(t["hi"]) else math.nan,
-                p_value=t["p"],
-                metric_direction="lower_is_better" if lib else "higher_is_better",
-                value_before=float(a["value"]),
-                value_after=float(b["value"]),
-                unit=a.get("unit") if isinstance(a.get("unit"), str) else None,
+            _raw_finding(
+                a, b, t, benchmark=key[2], machine=key[0], env=key[1], commit_before=ca,
+                commit_after=cb, confidence_level=confidence_level,
                 threshold=threshold_for(f"{key[2]}{key[3]}", thresholds, default_threshold),
-                evidence=t["evidence"],
-                noise_model=t["noise_model"],
-                n_before=t["n_before"],
-                n_after=t["n_after"],
-                confidence_level=float(confidence_level),
-                notes=tuple(t["notes"]),
             )
         )
     return _finalise(raw, fdr, equivalence_margin)

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 from torchperf.errors import InvalidParameterError
 from torchperf.history.changepoints import _check_frame, threshold_for
-from torchperf.history.compare import Finding, _finalise, _pair, _rows_at, _sigmas, _validate
+from torchperf.history.compare import (
+    Finding,
+    _finalise,
+    _pair,
+    _raw_finding,
+    _rows_at,
+    _sigmas,
+    _validate,
+)
 from torchperf.history.loader import resolve_commit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,34 +172,12 @@ def compare_environments(
         s2, n2 = sb.get((key[0], env_b, key[1], key[2]), (math.nan, 0))
         sig = math.sqrt((s1**2 + s2**2) / 2) if math.isfinite(s1) and math.isfinite(s2) else math.nan
         t = _pair(a, b, sig, min(n1, n2), min_history=min_history, cl=confidence_level)
-        lib = bool(a.get("lower_is_better", True))
         raw.append(
-            dict(
-                benchmark=key[1],
-                params=tuple(a["params"]),
-                machine=key[0],
-                env=env_a,
-                env_after=env_b,
-                commit_before=commit,
-                commit_after=commit,
-                ratio=math.exp(t["d"]),
-                ci_low=math.exp(t["lo"]) if math.isfinite(t["lo"]) else math.nan,
-                ci_high=math.exp(t["hi"]) if math.isfinite(t["hi"]) else math.nan,
-                p_value=t["p"],
-                metric_direction="lower_is_better" if lib else "higher_is_better",
-                value_before=float(a["value"]),
-                value_after=float(b["value"]),
-                unit=a.get("unit") if isinstance(a.get("unit"), str) else None,
+            _raw_finding(
+                a, b, t, benchmark=key[1], machine=key[0], env=env_a, env_after=env_b,
+                commit_before=commit, commit_after=commit, confidence_level=confidence_level,
                 threshold=threshold_for(f"{key[1]}{key[2]}", thresholds, default_threshold),
-                evidence=t["evidence"],
-                noise_model=t["noise_model"],
-                n_before=t["n_before"],
-                n_after=t["n_after"],
-                confidence_level=float(confidence_level),
-                notes=tuple(t["notes"]),
-                kind="environment",
-                facts_before=_facts(a),
-                facts_after=_facts(b),
+                kind="environment", facts_before=_facts(a), facts_after=_facts(b),
             )
         )
     return _finalise(raw, fdr, equivalence_margin, cls=EnvDifference)  # type: ignore[return-value]

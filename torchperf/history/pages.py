@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import functools
 import hashlib
 import html
 import math
@@ -128,10 +129,12 @@ def _fmt_ci(lo: Any, hi: Any) -> str:
 
 
 def _fmt_p(p: Any) -> str:
+    """``"< 0.001"``, ``"0.034"`` or ``"n/a"``: :func:`torchperf.stats.format_p` without ``"p = "``."""
     if not _finite(p):
         return "n/a"
-    p = float(p)
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    from torchperf.stats import format_p
+
+    return format_p(float(p)).removeprefix("p ").removeprefix("= ")
 
 
 _UNIT_ALIASES = {"seconds": "s", "second": "s", "sec": "s", "s": "s", "bytes": "B", "byte": "B", "B": "B"}
@@ -316,6 +319,7 @@ def _pick(df: pd.DataFrame, meta: Mapping[str, Any], kinds: Sequence[str] | None
     return None if best is None else best[1]
 
 
+@functools.lru_cache(maxsize=1)
 def _zoo_test_examples() -> int | None:
     """Size of the zoo's test split (the denominator of ``track_error_rate``), if importable."""
     try:
@@ -324,19 +328,6 @@ def _zoo_test_examples() -> int | None:
         return len(load_digits_split(seed=0).y_test)
     except Exception:  # optional: sklearn missing, zoo changed -> no binomial intervals
         return None
-
-
-_ZOO_N: list[int | None] = []
-
-
-def _wilson(p: float, n: int, confidence_level: float) -> tuple[float, float]:
-    from scipy import stats as sps
-
-    z = float(sps.norm.ppf(0.5 + confidence_level / 2.0))
-    denom = 1.0 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, center - half), min(1.0, center + half)
 
 
 def _plot_label(name: str) -> str:
@@ -393,9 +384,9 @@ def pareto_data(
     """
     from torchperf.history.loader import resolve_commit
     from torchperf.pareto import Estimate
+    from torchperf.stats import _check_confidence_level, wilson_ci
 
-    if not isinstance(confidence_level, (int, float)) or not 0 < confidence_level < 1:
-        raise InvalidParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}.")
+    _check_confidence_level(confidence_level)
     commit = resolve_commit(df, revision)
     meta = _benchmark_meta(df)
     lat_b = _pick(df, meta, _LATENCY_TYPES, None)
@@ -497,9 +488,7 @@ def pareto_data(
     n_ex: int | None
     if error_rate_examples == "auto":
         if err_r:
-            if not _ZOO_N:
-                _ZOO_N.append(_zoo_test_examples())
-            n_ex = _ZOO_N[0]
+            n_ex = _zoo_test_examples()
         else:
             n_ex = None
     elif error_rate_examples is None:
@@ -515,7 +504,7 @@ def pareto_data(
     def error(r: Mapping[str, Any]) -> Estimate:
         p = float(r["value"])
         if n_ex is not None and 0 <= p <= 1 and abs(p * n_ex - round(p * n_ex)) < 1e-6 * n_ex:
-            lo, hi = _wilson(p, n_ex, cl)
+            lo, hi = wilson_ci(round(p * n_ex), n_ex, confidence_level=cl)
             return Estimate(100 * p, 100 * lo, 100 * hi, 100 * math.sqrt(p * (1 - p)), n_ex, (100 * p,), True, "%", True)
         return Estimate(100 * p, 100 * p, 100 * p, 0.0, 1, (100 * p,), True, "%")
 
@@ -1096,8 +1085,9 @@ def build_pages(
     for name, val in (("pareto_revisions", pareto_revisions), ("history_revisions", history_revisions)):
         if isinstance(val, bool) or not isinstance(val, int) or val < 0:
             raise InvalidParameterError(f"`{name}` must be a non-negative int; got {val!r}.")
-    if not isinstance(fdr, (int, float)) or not 0 < fdr < 1:
-        raise InvalidParameterError(f"`fdr` must be in (0, 1); got {fdr!r}. Did you mean 0.05?")
+    from torchperf.history.changepoints import _check_fdr
+
+    _check_fdr(fdr)
     out = Path(out_dir)
     old = _read_manifest(out)
     site = _Site(out)
