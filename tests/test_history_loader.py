@@ -197,3 +197,24 @@ def test_whole_django_dataset_loads():
     assert df.groupby(["commit", "env_name"]).ngroups == 274  # every results file
     assert df["samples"].notna().mean() > 0.5
     assert (df["revision"].diff().fillna(0) != 0).any()
+
+
+def test_side_store_written_by_asvbench_envrecord_is_read(tmp_path, monkeypatch):
+    """The loader reads the ``.tpenv`` records torchperf's asv types really write."""
+    from torchperf.asvbench.envrecord import record_environment
+
+    root = write_results(tmp_path / "results")
+    monkeypatch.setenv("TORCHPERF_ASV_MACHINE", "box")
+    ctx = {
+        "results_dir": str(root), "machine": "box", "machine_source": "test",
+        "commit": "abcdef0123456789", "commit_source": "test",
+        "env_name": "virtualenv-py3.11-numpy1.26", "env_source": "test",
+    }
+    path = record_environment(context=ctx)
+    assert path is not None and path.suffix == ".tpenv"
+    facts = load_env_facts(root)
+    import numpy
+
+    assert facts[0]["numpy_version"] == numpy.__version__
+    assert facts[0]["commit"] == "abcdef0123456789"
+    assert facts[0]["blas_library"]  # threadpoolctl saw numpy's BLAS

@@ -204,7 +204,9 @@ def _flatten_blas(blas: Any) -> tuple[Any, Any, Any]:
 def load_env_facts(results_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read torchperf's per-run environment side store, if any.
 
-    Every ``<results_dir>/<machine>/torchperf-env/*.json`` file is read; each
+    Every ``<results_dir>/<machine>/torchperf-env/*.tpenv`` (written by
+    :mod:`torchperf.asvbench.envrecord`, facts nested under ``"facts"``) and
+    ``*.json`` file is read; each
     holds one record (or a list of records) with at least ``commit`` (or
     ``commit_hash``) and ``env_name``, and optionally ``numpy_version`` (or
     ``numpy``), ``blas`` (threadpoolctl records, one record, or a string),
@@ -227,7 +229,8 @@ def load_env_facts(results_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for store in sorted(root.glob(f"*/{_SIDE_STORE}")):
         machine = store.parent.name
-        for f in sorted(store.rglob("*.json")):
+        files = sorted([*store.rglob("*.json"), *store.rglob("*.tpenv")])
+        for f in files:
             try:
                 data = read_json(f, what="torchperf environment record")
             except ResultsFileError as exc:
@@ -238,6 +241,9 @@ def load_env_facts(results_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 if not isinstance(rec, Mapping):
                     _warn(f, "expected a JSON object or a list of objects")
                     break
+                if isinstance(rec.get("facts"), Mapping):
+                    # torchperf.asvbench.envrecord nests the measured facts under "facts"
+                    rec = {**rec["facts"], **{k: v for k, v in rec.items() if k != "facts"}}
                 commit = rec.get("commit", rec.get("commit_hash"))
                 env_name = rec.get("env_name", rec.get("env"))
                 if not isinstance(commit, str) or not isinstance(env_name, str):
