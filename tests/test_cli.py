@@ -236,3 +236,26 @@ def test_cli_reports_render_hostile_model_names_as_text(target_dir, tmp_path, ca
     info = tool.render(out / "report.html", chromium=chromium)
     assert info["dialogs"] == [] and info["scripts"] == 0 and info["event_handlers"] == []
     assert EVIL in info["text"] and "</script>" in info["text"]
+
+
+def test_asv_check_lists_torchperf_types_and_flags_a_broken_suite(tmp_path, capsys, monkeypatch):
+    import json as _json
+
+    from torchperf.cli import main as _main
+
+    assert _main(["asv-check", "--conf-dir", str(tmp_path), "--format", "json"]) == 0
+    report = _json.loads(capsys.readouterr().out)
+    names = {t["name"] for t in report["types"] if t["source"] == "torchperf"}
+    assert {"LatencyBenchmark", "PeakBytesBenchmark"} <= names
+    assert report["suite"] is None
+
+    (tmp_path / "asv.conf.json").write_text('{"version": 1, "benchmark_dir": "bench"}')
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "__init__.py").write_text("")
+    (bench / "bad.py").write_text("raise ImportError('broken on purpose')\n")
+    monkeypatch.chdir(tmp_path)
+    assert _main(["asv-check", "--conf-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "broken on purpose" in captured.err
+    assert "PROBLEMS FOUND" in captured.out

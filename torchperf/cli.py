@@ -517,22 +517,30 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_asv_check(args: argparse.Namespace) -> int:
     """List the benchmark types asv will see (plugin import errors are silent in asv)."""
-    from torchperf.asvbench import check_suite, check_types
+    from torchperf.asvbench.check import asv_check
 
-    types = check_types()
-    ok = all(t.get("registered") for t in types)
-    for t in types:
-        mark = "ok " if t.get("registered") else "MISSING"
-        _out(f"[{mark}] {t.get('prefix', '?'):<12} {t.get('name', '')}  {t.get('detail', '')}")
-    bench_dir = Path(args.benchmark_dir)
-    if bench_dir.is_dir():
-        report = check_suite(bench_dir)
-        for line in report.get("lines", []):
-            _out(line)
-        ok = ok and not report.get("errors")
-        for e in report.get("errors", []):
-            _err(f"torchperf: {e}")
-    return EXIT_OK if ok else EXIT_USAGE
+    report = asv_check(conf_dir=args.conf_dir)
+    if args.format == "json":
+        _print_json(report)
+        return EXIT_OK if report["ok"] else EXIT_USAGE
+    _out("benchmark types asv will see:")
+    for t in report["types"]:
+        mark = "ok " if t.get("ok") else "ERR"
+        _out(f"  [{mark}] {t['name']:<20} {t['pattern']:<40} ({t['source']})")
+    suite = report.get("suite")
+    if suite is None:
+        _out(f"no asv.conf.json in {args.conf_dir}: only the types were checked.")
+    else:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(suite.get("by_type", {}).items()))
+        _out(f"suite {suite['benchmark_dir']}: {len(suite.get('benchmarks', []))} benchmarks"
+             f" ({counts})")
+        for err in suite.get("import_errors", []):
+            _err(f"torchperf asv-check: {err.get('module') or 'suite'}: {err.get('error')}")
+    env = report.get("environment", {})
+    if env.get("error"):
+        _err(f"torchperf asv-check: environment: {env['error']}")
+    _out("ok" if report["ok"] else "PROBLEMS FOUND (see above)")
+    return EXIT_OK if report["ok"] else EXIT_USAGE
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
@@ -628,7 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_doctor)
 
     a = sub.add_parser("asv-check", help="which torchperf benchmark types asv will see")
-    a.add_argument("--benchmark-dir", default="benchmarks")
+    a.add_argument("--conf-dir", default=".", help="directory holding asv.conf.json")
+    a.add_argument("--format", choices=("table", "json"), default="table")
     a.set_defaults(func=cmd_asv_check)
 
     q = sub.add_parser(
