@@ -4,7 +4,7 @@
 
 1. ``torchperf run`` on the model zoo: every metric for every variant, a
    Markdown/HTML report, the Pareto plot and the CSV (``OUTPUT/run``);
-2. ``asv machine --yes`` and ``asv run --record-samples HEAD~2..HEAD``: the
+2. ``asv machine --yes`` and ``asv run --record-samples`` of HEAD~1 and HEAD: the
    repository's asv suite over the last two commits in every environment of
    ``asv.conf.json``'s NumPy matrix (virtualenvs built by asv);
 3. ``asv publish`` plus torchperf's pages (regressions, Pareto per revision,
@@ -53,6 +53,7 @@ def _run_logged(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(cmd)}\n")
+        tail: list[str] = []
         try:
             proc = subprocess.Popen(
                 list(cmd),
@@ -64,14 +65,14 @@ def _run_logged(
             )
         except FileNotFoundError:
             raise StepFailed(f"command {cmd[0]!r} not found; is it installed?") from None
-        assert proc.stdout is not None
-        tail: list[str] = []
-        for line in proc.stdout:
-            fh.write(line)
-            line = line.rstrip("\n")
-            tail = [*tail[-19:], line]
-            say(line)
-        rc = proc.wait()
+        with proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                fh.write(line)
+                line = line.rstrip("\n")
+                tail = [*tail[-19:], line]
+                say(line)
+            rc = proc.wait()
     if check and rc != 0:
         raise StepFailed(
             f"`{' '.join(cmd)}` exited with {rc}; the full output is in {log}. Last lines:\n"
@@ -147,6 +148,7 @@ def run_quickstart(
         ``progress(completed, total, description)`` of the zoo benchmark.
 
     """
+    from torchperf.history.loader import load_asv_config
     from torchperf.report import summary_table
 
     conf = Path("asv.conf.json")
@@ -173,26 +175,51 @@ def run_quickstart(
     if n_commits < 2:
         raise StepFailed("the repository has fewer than two commits; asv needs two to compare.")
     head, prev = _git("rev-parse", "HEAD"), _git("rev-parse", "HEAD~1")
+    cfg = load_asv_config(conf)
+    for branch in cfg.get("branches") or []:
+        probe = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode != 0:
+            raise StepFailed(
+                f"asv.conf.json publishes branch {branch!r}, which this repository lacks "
+                f"(`asv publish` would fail). Create it (`git branch {branch}`) or edit "
+                "\"branches\" in asv.conf.json."
+            )
+    # asv's HASHFILE: form names exactly these two commits (a range like HEAD~2..HEAD
+    # fails in a repository that has only two commits).
+    hashes = output / "revisions.txt"
+    atomic_write_text(hashes, f"{prev}\n{head}\n")
     _run_logged([*_asv(), "machine", "--yes"], log, say)
-    cmd = [*_asv(), "run", "--record-samples", "--show-stderr", "HEAD~2..HEAD"]
+    # --interleave-rounds alternates the two commits process by process, so a slow spell of
+    # the machine (other tenants, a noisy host) hits both alike instead of one commit.
+    cmd = [
+        *_asv(), "run", "--record-samples", "--interleave-rounds", "--show-stderr",
+        f"HASHFILE:{hashes}",
+    ]
     if quick:
         cmd[2:2] = ["--bench", QUICK_BENCH]
     # asv exits 2 when some benchmark failed; the rest is recorded, so go on and report it.
     rc_run = _run_logged(cmd, log, say, check=False)
+    results_dir = Path(cfg.get("results_dir", ".asv/results"))
+    if not (results_dir / "benchmarks.json").is_file():
+        raise StepFailed(
+            f"`asv run` (exit {rc_run}) recorded nothing in {results_dir}; its output is in {log}."
+        )
 
     # 3. the site
     say("== 3/4  publishing the site (asv publish + torchperf pages, offline)")
     _run_logged([*_asv(), "publish"], log, say)
     from torchperf.history.pages import publish
 
-    index = publish(offline=True)
+    html_dir = Path(publish(offline=True))
 
     # 4. what changed
     say("== 4/4  analysing the history")
     from torchperf.history import compare_revisions, find_regressions, load_results
-    from torchperf.history.loader import load_asv_config
 
-    results_dir = Path(load_asv_config(conf).get("results_dir", ".asv/results"))
     df = load_results(results_dir)
     findings = compare_revisions(df, prev, head)
     regressions = find_regressions(df)
@@ -220,7 +247,8 @@ def run_quickstart(
     show(summary)
     show("")
     show(f"report : {run['files'].get('html', output / 'run' / 'report.html')}")
-    show(f"site   : {index}  (serve it: python -m http.server -d {Path(index).parent} 8080)")
+    show(f"site   : {html_dir / 'index.html'}  (torchperf's pages: {html_dir / 'torchperf'})")
+    show(f"serve  : python -m http.server -d {html_dir} 8080")
     show(f"log    : {log}")
     show(f"done in {time.perf_counter() - started:.0f} s")
     failed = bool(run.get("failures")) or rc_run != 0
