@@ -19,13 +19,20 @@ Importing this package, which asv does before any benchmark module:
 
 import os
 
-from threadpoolctl import threadpool_limits
+BLAS_THREADS = int(os.environ.get("TORCHPERF_BENCH_THREADS", "1"))  # also read by _common
+if BLAS_THREADS > 0:
+    # threadpoolctl only limits the pools already loaded; SciPy's own OpenBLAS and
+    # scikit-learn's libgomp load later (lazily) and read these variables then. Without
+    # them a 2-thread pool in the NumPy 1.26 environment doubled process-time readings.
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+        os.environ[_var] = str(BLAS_THREADS)
 
-from torchperf.asvbench import guard_imports, register, verify_environment
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from torchperf.asvbench import guard_imports, register, verify_environment  # noqa: E402
 
 register()
 ENVIRONMENT_CHECK = verify_environment()
-BLAS_THREADS = int(os.environ.get("TORCHPERF_BENCH_THREADS", "1"))  # also read by _common
 _THREAD_LIMITS = threadpool_limits(limits=BLAS_THREADS) if BLAS_THREADS > 0 else None
 
 # Last: import the benchmark modules now, so one that fails to import becomes a

@@ -83,6 +83,19 @@ def is_classifier(model):
     return getattr(model, "task", "classification") == "classification"
 
 
+def limit_threads():
+    """Re-apply the BLAS/OpenMP thread limit to every pool loaded so far.
+
+    ``benchmarks/__init__`` limits the pools present at import; libraries loaded
+    later (SciPy's own OpenBLAS, scikit-learn's OpenMP runtime) are limited here,
+    in each benchmark's setup, so no idle pool thread spins during a timed call.
+    """
+    if BENCH_THREADS > 0:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=BENCH_THREADS)
+
+
 def make_input(cache, model, batch):
     """A batch of the model's input, taken from the test digits.
 

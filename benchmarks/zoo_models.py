@@ -15,6 +15,7 @@ from ._common import (
     build_zoo,
     get_model,
     is_classifier,
+    limit_threads,
     make_input,
 )
 
@@ -41,6 +42,7 @@ class ZooLatency:
         model = get_model(cache, name)
         self.forward = model.forward
         self.x = make_input(cache, model, batch)
+        limit_threads()
 
     def latency_forward(self, cache, name, batch):
         self.forward(self.x)
