@@ -550,7 +550,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     hook, close = _progress_bar("benchmarking the zoo")
     try:
         return run_quickstart(
-            Path(args.output), quick=not args.full, say=_err, show=_out, progress=hook
+            Path(args.output), say=_err, show=_out, progress=hook
         )
     finally:
         close()
@@ -645,7 +645,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="main job: benchmark the zoo, record asv history for 2 commits x 2 NumPy, publish",
     )
     q.add_argument("--output", "-o", default="torchperf-output")
-    q.add_argument("--full", action="store_true", help="full protocol and every benchmark")
     q.set_defaults(func=cmd_quickstart)
     return p
 
