@@ -15,7 +15,7 @@ def _git(repo, *args):
 
 def test_outside_a_checkout_is_a_clear_usage_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(InvalidParameterError, match="asv.conf.json is not in the current"):
+    with pytest.raises(InvalidParameterError, match=r"asv\.conf\.json is not in the current"):
         run_quickstart(tmp_path / "out", say=lambda s: None, show=lambda s: None)
     assert main(["quickstart", "--output", str(tmp_path / "out")]) == 2
     assert "cd` into the cloned repository" in capsys.readouterr().err
