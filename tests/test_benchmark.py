@@ -697,3 +697,13 @@ def test_wilson_interval_contains_a_perfect_accuracy():
     for k, n in ((360, 360), (0, 360), (7, 7)):
         lo, hi = _wilson_ci(k, n, 0.95)
         assert lo <= k / n <= hi
+
+
+def test_compare_models_default_threshold_is_the_shared_noise_threshold():
+    import inspect
+
+    from torchperf.benchmark import Benchmark
+    from torchperf.stats import DEFAULT_NOISE_THRESHOLD
+
+    sig = inspect.signature(Benchmark.compare_models)
+    assert sig.parameters["threshold"].default == DEFAULT_NOISE_THRESHOLD

@@ -1510,7 +1510,7 @@ class Benchmark:
         metric: str = "latency",
         baseline: str | None = None,
         *,
-        threshold: float = 0.0,
+        threshold: float = 0.05,  # == stats.DEFAULT_NOISE_THRESHOLD (no scipy at import)
         rng: int | np.random.Generator | None = 0,
     ) -> list[dict[str, Any]]:
         """Rank models on one metric and compare each with a baseline.

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchperf.errors import InvalidParameterError, TorchperfWarning
 from torchperf.fileio import atomic_write_bytes, atomic_write_text, safe_filename
+from torchperf.stats import DEFAULT_NOISE_THRESHOLD
 from torchperf.suite import (
     adjust_comparisons,
     compare_to_baseline,
@@ -365,7 +366,7 @@ def _pareto(run: Mapping[str, Any], objectives: Sequence[str]) -> Any:
 
 
 def build_report(
-    run: Mapping[str, Any] | str | Path, *, correction: str | None = None, threshold: float = 0.0
+    run: Mapping[str, Any] | str | Path, *, correction: str | None = None, threshold: float = DEFAULT_NOISE_THRESHOLD
 ) -> dict[str, Any]:
     """Compute everything a report shows, from a run.
 
@@ -1165,7 +1166,7 @@ def render_run(
     *,
     plots: bool = True,
     correction: str | None = None,
-    threshold: float = 0.0,
+    threshold: float = DEFAULT_NOISE_THRESHOLD,
 ) -> dict[str, Path]:
     """Write every report file of a run into ``output_dir``.
 
@@ -1257,7 +1258,7 @@ def compare_runs(
     *,
     correction: str = "bh",
     confidence_level: float = 0.95,
-    threshold: float = 0.0,
+    threshold: float = DEFAULT_NOISE_THRESHOLD,
 ) -> list[dict[str, Any]]:
     """Compare two saved runs, model by model and metric by metric.
 

@@ -36,6 +36,7 @@ from scipy import stats as _sps
 from torchperf.errors import InvalidParameterError, SmallSampleWarning
 
 __all__ = [
+    "DEFAULT_NOISE_THRESHOLD",
     "PERCENTILES",
     "EquivalenceResult",
     "LogRatioTest",
@@ -61,6 +62,13 @@ __all__ = [
     "tost",
     "wilson_ci",
 ]
+
+#: Relative change below which comparisons of benchmark *results* (suite, reports, saved runs,
+#: ``Benchmark.compare_models``) call no regression or improvement, whatever the p-value
+#: (DESIGN rule 4: significance *and* an effect beyond noise). Between models measured in
+#: one process, differences of a few percent come from memory layout and allocator state as
+#: much as from the code; asv's own default regression threshold is also 5 %.
+DEFAULT_NOISE_THRESHOLD = 0.05
 
 #: Percentiles reported by :func:`summarize` (keys of ``Summary.percentiles``).
 PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)

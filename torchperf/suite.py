@@ -63,6 +63,7 @@ from torchperf.fileio import (
     safe_filename,
     to_jsonable,
 )
+from torchperf.stats import DEFAULT_NOISE_THRESHOLD
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -516,7 +517,10 @@ def _compare_pair(
         entry["note"] = "no spread in either sample: the difference is exact, not estimated"
         better = (c < b) if lower else (c > b)
         worse = (c > b) if lower else (c < b)
-        beyond = not math.isfinite(ratio) or abs(ratio - 1.0) > threshold
+        # No sampling noise to guard against: any exact difference is a real one, so the
+        # noise threshold does not apply (a 1-point accuracy drop on a fixed set is real).
+        entry["threshold"] = 0.0
+        beyond = not math.isfinite(ratio) or ratio != 1.0
         entry["raw_verdict"] = (
             "improvement" if better and beyond else "regression" if worse and beyond else "equivalent"
         )
@@ -676,7 +680,7 @@ def compare_to_baseline(
     *,
     correction: str = "bh",
     confidence_level: float = 0.95,
-    threshold: float = 0.0,
+    threshold: float = DEFAULT_NOISE_THRESHOLD,
     models: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Compare every model with ``baseline`` on every metric, adjusting p-values across all.
@@ -1165,7 +1169,7 @@ class BenchmarkSuite:
         """Return the results as a tidy DataFrame (see :func:`results_frame`)."""
         return results_frame(self.results)
 
-    def comparisons(self, *, threshold: float = 0.0) -> list[dict[str, Any]]:
+    def comparisons(self, *, threshold: float = DEFAULT_NOISE_THRESHOLD) -> list[dict[str, Any]]:
         """Compare each model with the baseline on every metric.
 
         p-values are adjusted across all comparisons with this suite's
