@@ -96,3 +96,28 @@ def test_written_files_honour_umask(tmp_path):
         assert target.stat().st_mode & 0o044  # group/other can read under a 022 umask
     finally:
         os.umask(old)
+
+
+def test_read_asv_config_with_comments_with_and_without_json5(tmp_path, monkeypatch):
+    import builtins
+
+    from torchperf.fileio import read_asv_config
+
+    (tmp_path / "asv.conf.json").write_text(
+        '{\n    // a comment line, as in this repository\'s asv.conf.json\n    "version": 1\n}\n'
+    )
+    assert read_asv_config(tmp_path) == {"version": 1}
+    real_import = builtins.__import__
+
+    def no_json5(name, *args, **kwargs):
+        if name == "json5":
+            raise ImportError("json5 absent (as inside an asv benchmark environment)")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_json5)
+    assert read_asv_config(tmp_path / "asv.conf.json") == {"version": 1}
+    (tmp_path / "asv.conf.json").write_text('{"version": 1,,}')
+    with pytest.raises(ResultsFileError, match="not valid JSON"):
+        read_asv_config(tmp_path)
+    with pytest.raises(ResultsFileError, match="cannot read asv configuration"):
+        read_asv_config(tmp_path / "missing")

@@ -190,6 +190,60 @@ def read_json(path: str | os.PathLike[str], *, what: str = "results file") -> An
         ) from None
 
 
+def read_asv_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read an ``asv.conf.json`` the way asv does (JavaScript-style comments allowed).
+
+    Parameters
+    ----------
+    path : path-like
+        The file, or a directory containing ``asv.conf.json``.
+
+    Returns
+    -------
+    dict
+        The configuration.
+
+    Raises
+    ------
+    ResultsFileError
+        If the file is missing or not valid JSON (with comments).
+
+    Notes
+    -----
+    Plain JSON is tried first; then ``json5`` (a dependency of asv, so present
+    wherever asv runs); where it is absent (inside an asv benchmark
+    environment) whole-line ``//`` comments are dropped and JSON is tried again.
+
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "asv.conf.json"
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ResultsFileError(f"cannot read asv configuration {p}: {exc.strerror or exc}.") from None
+    try:
+        return dict(json.loads(text))
+    except ValueError:
+        pass
+    try:
+        import json5
+    except ImportError:
+        stripped = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//"))
+        try:
+            return dict(json.loads(stripped))
+        except ValueError as exc:
+            raise ResultsFileError(
+                f"asv configuration {p} is not valid JSON (with comments): {exc}."
+            ) from None
+    try:
+        return dict(json5.loads(text))
+    except Exception as exc:  # json5 raises plain ValueError subclasses
+        raise ResultsFileError(
+            f"asv configuration {p} is not valid JSON (with comments): {exc}."
+        ) from None
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -37,13 +37,12 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from torchperf.errors import EnvironmentMismatchError, ResultsFileError
-from torchperf.fileio import atomic_write_json, read_json, safe_filename
+from torchperf.fileio import atomic_write_json, read_asv_config, read_json, safe_filename
 
 __all__ = [
     "ENV_STORE_DIRNAME",
@@ -78,17 +77,6 @@ class RunContext(dict):
     """
 
 
-def _strip_json_comments(text: str) -> str:
-    # asv.conf.json may contain // comments (asv strips them too).
-    out = []
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith("//"):
-            continue
-        out.append(line)
-    return "\n".join(out)
-
-
 def load_asv_conf(conf_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read ``asv.conf.json`` from ``conf_dir`` (``//`` comment lines allowed).
 
@@ -98,17 +86,7 @@ def load_asv_conf(conf_dir: str | os.PathLike[str]) -> dict[str, Any]:
         If the file is missing or not valid JSON.
 
     """
-    path = Path(conf_dir) / "asv.conf.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ResultsFileError(f"cannot read asv configuration {path}: {exc}.") from None
-    try:
-        return json.loads(_strip_json_comments(text))
-    except json.JSONDecodeError as exc:
-        raise ResultsFileError(
-            f"asv configuration {path} is not valid JSON (line {exc.lineno}: {exc.msg})."
-        ) from None
+    return read_asv_config(Path(conf_dir) / "asv.conf.json")
 
 
 def find_conf_dir(start: str | os.PathLike[str] | None) -> Path | None:
@@ -140,19 +118,11 @@ def _machine_name() -> tuple[str, str]:
 
 
 def _git_head(conf_dir: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=conf_dir,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    sha = out.stdout.strip()
-    return sha if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{7,64}", sha) else None
+    from torchperf.environment import git_info
+
+    info = git_info(conf_dir)
+    sha = info["commit"] if info else None
+    return sha if sha and re.fullmatch(r"[0-9a-f]{7,64}", sha) else None
 
 
 def _module_file(attr_sources: list | None) -> str | None:

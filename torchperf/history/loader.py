@@ -23,7 +23,6 @@ file still loads.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import re
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torchperf.errors import CorruptResultsWarning, InvalidParameterError, ResultsFileError
-from torchperf.fileio import read_json
+from torchperf.fileio import read_asv_config, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -138,43 +137,8 @@ def _at(seq: Any, j: int) -> Any:
 
 
 def load_asv_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read an ``asv.conf.json`` (JavaScript-style comments allowed).
-
-    Parameters
-    ----------
-    path : path-like
-        The file, or a directory containing ``asv.conf.json``.
-
-    Returns
-    -------
-    dict
-        The configuration as asv would read it.
-
-    Raises
-    ------
-    ResultsFileError
-        If the file is missing or not valid JSON5.
-
-    """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "asv.conf.json"
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ResultsFileError(f"cannot read asv configuration {p}: {exc.strerror or exc}.") from None
-    try:
-        return dict(json.loads(text))
-    except ValueError:
-        pass
-    try:
-        import json5
-
-        return dict(json5.loads(text))
-    except Exception as exc:  # json5 raises plain ValueError subclasses
-        raise ResultsFileError(
-            f"asv configuration {p} is not valid JSON (with comments): {exc}."
-        ) from None
+    """Read an ``asv.conf.json`` (comments allowed); see :func:`torchperf.fileio.read_asv_config`."""
+    return read_asv_config(path)
 
 
 def _flatten_blas(blas: Any) -> tuple[Any, Any, Any]:
