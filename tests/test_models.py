@@ -353,3 +353,9 @@ def test_find_nonfinite_on_tensors():
     torch = _torch()
     assert find_nonfinite(torch.tensor([1.0, float("nan")])) == "1 NaN of 2 output values"
     assert find_nonfinite(torch.tensor([1, 2])) is None
+
+
+def test_make_names_unique_never_collides_with_an_existing_name():
+    from torchperf.models import make_names_unique
+
+    assert make_names_unique(["mlp", "mlp", "mlp-2", "cnn"]) == ["mlp", "mlp-3", "mlp-2", "cnn"]

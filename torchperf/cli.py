@@ -135,29 +135,23 @@ def _load_target(spec: str) -> Any:
     return obj
 
 
-def _models_from_targets(targets: Sequence[str]) -> dict[str, Any] | list[Any]:
+def _models_from_targets(targets: Sequence[str]) -> dict[str, Any]:
     """Resolve each target to one model, a list or a mapping of models; merge them."""
-    from torchperf.models import unique_model_names
+    from torchperf.models import make_names_unique, model_name
 
     models: list[Any] = []
-    names: list[str | None] = []
+    names: list[str] = []
     for spec in targets:
         obj = _load_target(spec)
         if isinstance(obj, Mapping):
-            for key, model in obj.items():
-                models.append(model)
-                names.append(str(key))
+            pairs = [(str(key), model) for key, model in obj.items()]
         elif isinstance(obj, (list, tuple)):
-            models.extend(obj)
-            names.extend([None] * len(obj))
+            pairs = [(model_name(m, len(models) + i), m) for i, m in enumerate(obj)]
         else:
-            models.append(obj)
-            names.append(None)
-    auto = unique_model_names(models)
-    final = [n if n is not None else a for n, a in zip(names, auto, strict=True)]
-    if len(set(final)) != len(final):
-        final = unique_model_names([type("N", (), {"name": n})() for n in final])
-    return dict(zip(final, models, strict=True))
+            pairs = [(model_name(obj, len(models)), obj)]
+        names.extend(name for name, _ in pairs)
+        models.extend(model for _, model in pairs)
+    return dict(zip(make_names_unique(names), models, strict=True))
 
 
 def _progress_bar(total_desc: str) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:

@@ -40,6 +40,7 @@ __all__ = [
     "get_call",
     "is_sklearn_estimator",
     "is_torch_module",
+    "make_names_unique",
     "model_input_shape",
     "model_name",
     "parameter_bytes",
@@ -181,28 +182,17 @@ def model_name(model: object, index: int = 0) -> str:
     return type(model).__name__
 
 
-def unique_model_names(models: Sequence[object]) -> list[str]:
-    """Name every model, making repeated names unique.
+def make_names_unique(names: Sequence[str]) -> list[str]:
+    """Make repeated names unique: the second ``"mlp"`` becomes ``"mlp-2"``, and so on.
 
-    Parameters
-    ----------
-    models : sequence
-        Models, in order.
-
-    Returns
-    -------
-    list of str
-        :func:`model_name` of each model; the second model called ``"mlp"`` becomes
-        ``"mlp-2"``, the third ``"mlp-3"``, and so on. A suffix never collides with a
-        name some other model already has.
+    A suffix never collides with a name that is already in ``names``.
 
     Examples
     --------
-    >>> unique_model_names([len, len, max])
-    ['len', 'len-2', 'max']
+    >>> make_names_unique(["mlp", "mlp", "mlp-2"])
+    ['mlp', 'mlp-3', 'mlp-2']
 
     """
-    names = [model_name(model, i) for i, model in enumerate(models)]
     reserved = set(names)
     taken: set[str] = set()
     unique: list[str] = []
@@ -217,6 +207,29 @@ def unique_model_names(models: Sequence[object]) -> list[str]:
         taken.add(candidate)
         unique.append(candidate)
     return unique
+
+
+def unique_model_names(models: Sequence[object]) -> list[str]:
+    """Name every model, making repeated names unique.
+
+    Parameters
+    ----------
+    models : sequence
+        Models, in order.
+
+    Returns
+    -------
+    list of str
+        :func:`model_name` of each model, made unique by :func:`make_names_unique`:
+        the second model called ``"mlp"`` becomes ``"mlp-2"``, the third ``"mlp-3"``.
+
+    Examples
+    --------
+    >>> unique_model_names([len, len, max])
+    ['len', 'len-2', 'max']
+
+    """
+    return make_names_unique([model_name(model, i) for i, model in enumerate(models)])
 
 
 # --------------------------------------------------------------------------- calling

@@ -77,9 +77,12 @@ def _run_logged(
     return rc
 
 
-def _git(*args: str) -> str:
+def _git(*args: str, check: bool = True) -> str | None:
+    """Run git in the current directory; its output, or None (``check=False``) on failure."""
     out = subprocess.run(["git", *args], capture_output=True, text=True)
     if out.returncode != 0:
+        if not check:
+            return None
         raise StepFailed(f"git {' '.join(args)} failed: {out.stderr.strip()}")
     return out.stdout.strip()
 
@@ -163,18 +166,13 @@ def run_quickstart(
 
     # 2. history across the last two commits and both NumPy environments
     say("== 2/4  recording asv history: last two commits x every NumPy environment")
-    n_commits = int(_git("rev-list", "--count", "HEAD"))
+    n_commits = int(_git("rev-list", "--count", "HEAD") or 0)
     if n_commits < 2:
         raise StepFailed("the repository has fewer than two commits; asv needs two to compare.")
     head, prev = _git("rev-parse", "HEAD"), _git("rev-parse", "HEAD~1")
     cfg = load_asv_config(conf)
     for branch in cfg.get("branches") or []:
-        probe = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}"],
-            capture_output=True,
-            text=True,
-        )
-        if probe.returncode != 0:
+        if _git("rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}", check=False) is None:
             raise StepFailed(
                 f"asv.conf.json publishes branch {branch!r}, which this repository lacks "
                 f"(`asv publish` would fail). Create it (`git branch {branch}`) or edit "
