@@ -19,7 +19,7 @@ Importing this package, which asv does before any benchmark module:
 
 import os
 
-BLAS_THREADS = int(os.environ.get("TORCHPERF_BENCH_THREADS", "1"))  # also read by _common
+BLAS_THREADS = int(os.environ.get("TORCHPERF_BENCH_THREADS", "1"))  # _common imports it
 if BLAS_THREADS > 0:
     # threadpoolctl only limits the pools already loaded; SciPy's own OpenBLAS and
     # scikit-learn's libgomp load later (lazily) and read these variables then. Without

@@ -2,6 +2,8 @@
 
 import os
 
+from . import BLAS_THREADS as BENCH_THREADS  # TORCHPERF_BENCH_THREADS, read once in __init__
+
 #: The zoo's comparison set, in the order of ``torchperf.zoo.build_comparison_set``.
 #: Listed here (not computed) because asv needs the parameters at discovery time;
 #: a name the zoo does not build (e.g. ``mlp-torch`` without PyTorch) is skipped
@@ -26,7 +28,6 @@ BATCH_SIZES = (1, 32)
 # single-threaded (TORCHPERF_BENCH_THREADS, default 1): then it equals the
 # wall time of the call minus the time other processes held the CPU, which on a
 # shared machine is most of the noise. With several threads, wall time.
-BENCH_THREADS = int(os.environ.get("TORCHPERF_BENCH_THREADS", "1"))
 CLOCK = os.environ.get("TORCHPERF_BENCH_CLOCK") or ("process" if BENCH_THREADS == 1 else "wall")
 
 # Subsets for quick experiments (A/A runs, CI): comma-separated names / sizes.
