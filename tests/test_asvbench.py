@@ -31,6 +31,7 @@ from torchperf.asvbench import (  # noqa: E402
 )
 from torchperf.asvbench.envrecord import RunContext  # noqa: E402
 from torchperf.asvbench.types import (  # noqa: E402
+    DEFAULT_ROUNDS,
     LatencyBenchmark,
     PeakBytesBenchmark,
     block_medians,
@@ -163,11 +164,29 @@ def test_discovery_finds_types_and_reports_import_failures(suite):
     assert len(list(disc_benchmarks(str(suite)))) == len(report["benchmarks"])
 
 
+def test_default_rounds_let_asvs_test_survive_one_disturbed_process():
+    """asv's own test (Mann-Whitney, p < 0.002) on DEFAULT_ROUNDS process values per side.
+
+    A clean shift must be significant even when one process of the faster side was
+    disturbed (slower than every process of the other side); with 8 rounds it is not.
+    """
+    from asv._stats import is_different
+
+    def verdict(n: int) -> bool:
+        before = [1.0 + 0.001 * i for i in range(n)]
+        after = [1.1 + 0.001 * i for i in range(n)]
+        before[0] = 1.5  # one disturbed process
+        return is_different(before, after, None, None)
+
+    assert verdict(DEFAULT_ROUNDS)
+    assert not verdict(8)  # the former default: one disturbed process hides a 10 % change
+
+
 def test_latency_returns_replicate_level_samples(suite):
     check_suite(suite)
     b = get_benchmark_from_name(str(suite), "ok.latency_sum")
     assert isinstance(b, LatencyBenchmark)
-    assert b.rounds == 8 and b.type == "latency"
+    assert b.rounds == DEFAULT_ROUNDS and b.type == "latency"
     res = _run(suite, "ok.latency_sum")
     # blocks=2: one process contributes two block medians, not its per-call samples
     assert set(res) == {"samples", "number"}

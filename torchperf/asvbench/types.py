@@ -6,7 +6,7 @@ Two types, with name prefixes that do not collide with asv's built-ins
 ``latency_`` / ``Latency*`` -> :class:`LatencyBenchmark`
     Wall-clock seconds per call, measured with torchperf's warmup protocol and
     loop calibration (:mod:`torchperf.timing`). asv runs the benchmark in
-    ``rounds`` separate processes (default 8); each process contributes
+    ``rounds`` separate processes (default 10); each process contributes
     ``blocks`` values (default 1), each the median of a block of timed samples
     of ``number`` calls (``repeat`` samples in all, default 7 per block). The result is returned as
     ``{"samples": [...], "number": loops}``, which asv stores exactly like a
@@ -17,9 +17,14 @@ Two types, with name prefixes that do not collide with asv's built-ins
     process share allocator state, address layout and CPU frequency, so they
     are not independent; Mann-Whitney on them declares identical code
     "significantly" different (DESIGN rule 1). One value per process keeps
-    asv's test honest. With 8 processes per side the exact two-sided
-    Mann-Whitney test can reach asv's p < 0.002 threshold (the smallest
-    attainable p is 1.6e-4); with 6 or fewer it never can.
+    asv's test honest. asv needs p < 0.002 from the exact two-sided
+    Mann-Whitney test, whose smallest attainable p with n + n values is
+    2 / C(2n, n): with 6 or fewer processes per side it never gets there; with
+    8 only at <= 4 of 64 inverted pairs, so one disturbed process (8
+    inversions) hides a clean 10 % change; with 10 at <= 10 of 100, which
+    tolerates one. Measured on this project's suite: 8 rounds caught an
+    injected 10 % slowdown in 2 of 4 series in one of two runs, 10 rounds in
+    4 of 4 in both (docs/asv.md, "Measured").
 
 ``peakbytes_`` / ``PeakBytes*`` -> :class:`PeakBytesBenchmark`
     Peak bytes allocated *during one call* (tracemalloc by default, reset
@@ -55,8 +60,8 @@ __all__ = [
     "block_medians",
 ]
 
-#: asv processes per benchmark and commit (replicates).
-DEFAULT_ROUNDS = 8
+#: asv processes per benchmark and commit (replicates); see the module doc for why 10.
+DEFAULT_ROUNDS = 10
 #: values each process contributes to asv's samples.
 DEFAULT_BLOCKS = 1
 #: timed samples per block.
@@ -130,7 +135,7 @@ class LatencyBenchmark(Benchmark):
     """asv benchmark type ``latency_``: replicate-level seconds per call.
 
     Attributes read from the benchmark (function, class or module), with their
-    defaults: ``rounds`` (8), ``blocks`` (1), ``repeat`` (timed samples in the
+    defaults: ``rounds`` (10), ``blocks`` (1), ``repeat`` (timed samples in the
     process, split into ``blocks`` blocks; default 7 per block; ``--quick`` sets 1),
     ``number`` (0 = calibrate so one sample lasts ``sample_time``),
     ``sample_time`` (0.005 s), ``warmup_time`` (-1 = adaptive warmup capped at
