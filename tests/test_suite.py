@@ -416,6 +416,39 @@ def test_compare_to_baseline_exact_and_family():
         compare_to_baseline(res, "a", confidence_level=95)
 
 
+def test_compare_to_baseline_uses_processes_as_replicates():
+    """A/A with process-level noise (the usual case): per-call samples pooled across processes
+    over-state the evidence; per-process medians do not (DESIGN rule 1). Seeded simulation."""
+    from torchperf.result import BenchmarkResult
+
+    rng = np.random.default_rng(3)
+
+    def measured() -> np.ndarray:
+        # 4 processes x 10 calls: each process has its own level (5 %), calls vary 0.5 % around it
+        levels = rng.normal(0.0, 0.05, 4)
+        return np.concatenate([np.exp(lvl + rng.normal(0, 0.005, 10)) for lvl in levels])
+
+    meta = {"processes": 4, "replicate_sizes": [10, 10, 10, 10]}
+    flagged = {"pooled": 0, "replicates": 0}
+    n_sim = 100
+    for _ in range(n_sim):
+        a, b = measured(), measured()
+        pooled = compare_to_baseline(
+            {"latency": {"a": BenchmarkResult("latency", a, {"processes": 1}, unit="s"),
+                         "b": BenchmarkResult("latency", b, {"processes": 1}, unit="s")}}, "a")[0]
+        repl = compare_to_baseline(
+            {"latency": {"a": BenchmarkResult("latency", a, meta, unit="s"),
+                         "b": BenchmarkResult("latency", b, meta, unit="s")}}, "a")[0]
+        assert repl["method"].startswith("replicate-median/")
+        assert repl["n_baseline"] == repl["n_candidate"] == 4
+        assert "one process" in pooled["note"] and not repl["note"]
+        flagged["pooled"] += pooled["p_value"] < 0.05
+        flagged["replicates"] += repl["p_value"] < 0.05
+    print(f"A/A pairs with p < 0.05 out of {n_sim}: {flagged}")
+    assert flagged["pooled"] > 0.3 * n_sim  # identical code "significantly" different
+    assert flagged["replicates"] <= 0.10 * n_sim  # nominal 5 %, binomial slack for 100 draws
+
+
 # --------------------------------------------------------------------------- regressions (issue 8 review)
 
 

@@ -655,17 +655,6 @@ def _exact_comparison(
     )
 
 
-def _groups(result: BenchmarkResult) -> list[list[float]] | None:
-    sizes = result.metadata.get("replicate_sizes")
-    if not sizes or len(sizes) < 2:
-        return None
-    out, start = [], 0
-    for size in sizes:
-        out.append(list(result.values[start : start + size]))
-        start += size
-    return out
-
-
 def _none_if_nan(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -1753,7 +1742,7 @@ class Benchmark:
             "threshold": threshold,
             "rng": gen,
         }
-        groups_b, groups_c = _groups(base), _groups(cand)
+        groups_b, groups_c = base.replicate_groups(), cand.replicate_groups()
         if groups_b is not None and groups_c is not None:
             return compare_replicates(groups_b, groups_c, **kw)
         return compare_samples(base.values, cand.values, **kw)

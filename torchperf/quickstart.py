@@ -92,9 +92,14 @@ def _asv() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "asv"]
 
 
-def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10,
+def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10, processes: int = 3,
             progress: Callable[[int, int, str], None] | None = None) -> dict:
     """Benchmark the zoo with :class:`~torchperf.suite.BenchmarkSuite` and render its report.
+
+    Latency and throughput are measured in ``processes`` worker processes per model,
+    so the report's comparisons rest on per-process medians (DESIGN rule 1): samples
+    from one process are not independent, and comparing two identical models on them
+    has called one of them a "regression".
 
     Returns
     -------
@@ -115,6 +120,7 @@ def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10,
         warmup_runs=warmup_runs,
         measurement_runs=measurement_runs,
         progress=progress,
+        benchmark_kwargs={"processes": processes},
     )
     suite.run_full_benchmark(resume=True)
     run = suite.to_run()

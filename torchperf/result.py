@@ -383,6 +383,30 @@ class BenchmarkResult:
         """The :class:`~torchperf.stats.Summary` of ``values``."""
         return stats.summarize(self.values)
 
+    def replicate_groups(self) -> list[list[float]] | None:
+        """The samples split by the process that took them, when there were several.
+
+        Results measured in ``processes >= 2`` worker processes record
+        ``metadata["replicate_sizes"]`` (samples per process, in order); comparisons
+        then reduce each process to its median, because the process, not the call, is
+        the unit of replication (:func:`torchperf.stats.compare_replicates`).
+
+        Returns
+        -------
+        list of list of float or None
+            One list per process, or ``None`` when the samples come from one process
+            (or the recorded sizes do not add up to ``count``).
+
+        """
+        sizes = self.metadata.get("replicate_sizes")
+        if not sizes or len(sizes) < 2 or sum(int(k) for k in sizes) != self.count:
+            return None
+        out, start = [], 0
+        for size in sizes:
+            out.append([float(v) for v in self.values[start : start + int(size)]])
+            start += int(size)
+        return out
+
     def confidence_interval(self, confidence_level: float = 0.95) -> tuple[float, float]:
         """Student-t confidence interval for the mean at another level.
 

@@ -482,7 +482,7 @@ def _compare_pair(
     threshold: float,
 ) -> dict[str, Any]:
     """Compare two results; the p-value is not yet adjusted."""
-    from torchperf.stats import compare_samples
+    from torchperf.stats import compare_replicates, compare_samples
 
     lower = bool(base.lower_is_better)
     entry: dict[str, Any] = {
@@ -525,15 +525,22 @@ def _compare_pair(
             "improvement" if better and beyond else "regression" if worse and beyond else "equivalent"
         )
         return entry
+    kw = {
+        "confidence_level": confidence_level,
+        "lower_is_better": lower,
+        "threshold": threshold,
+        "rng": 0,  # reproducible bootstrap intervals: the same run renders the same report
+    }
+    groups_b, groups_c = base.replicate_groups(), cand.replicate_groups()
     try:
-        cmp = compare_samples(
-            base.values,
-            cand.values,
-            confidence_level=confidence_level,
-            lower_is_better=lower,
-            threshold=threshold,
-            rng=0,  # reproducible bootstrap intervals: the same run renders the same report
-        )
+        if groups_b is not None and groups_c is not None:
+            # the process is the unit of replication (DESIGN rule 1): per-process medians
+            cmp = compare_replicates(groups_b, groups_c, **kw)
+            entry.update(n_baseline=len(groups_b), n_candidate=len(groups_c))
+        else:
+            cmp = compare_samples(base.values, cand.values, **kw)
+            if base.metadata.get("processes") == 1 or cand.metadata.get("processes") == 1:
+                entry["note"] = "one process per model: p-value optimistic (use processes >= 2)"
     except (TorchperfError, ValueError, ArithmeticError) as exc:
         entry["note"] = f"not compared: {exc}"
         return entry
@@ -909,8 +916,17 @@ class BenchmarkSuite:
             "batch_sizes": list(self.batch_sizes),
             "strict": self.strict,
             "timer": "time.perf_counter_ns",
-            "replication": "all samples of a model come from one process (the suite's)",
+            "replication": self._replication(),
         }
+
+    def _replication(self) -> str:
+        k = self.benchmark_kwargs.get("processes", 1)
+        if isinstance(k, int) and k >= 2:
+            return (
+                f"latency and throughput in {k} worker processes per model; comparisons use "
+                "per-process medians (the process is the unit of replication)"
+            )
+        return "all samples of a model come from one process (the suite's); p-values treat calls as independent"
 
     def to_run(self) -> dict[str, Any]:
         """Return the current state as a run dict (see :func:`normalize_run`)."""
