@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asv_common import asv, machine, make_repo, parse_compare, single_env_conf
+from asv_common import asv, machine, make_repo, parse_compare, single_env_conf, workdirs
 
 from torchperf.asvbench.scratch import commit_all
 
@@ -40,10 +39,7 @@ def main() -> int:
     ap.add_argument("--numpy", default="2.4.6", choices=["1.26.4", "2.4.6"])
     ap.add_argument("--work", type=Path, default=None)
     args = ap.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="tp-asv-aa-"))
-    work.mkdir(parents=True, exist_ok=True)
-    home = work / "home"
-    home.mkdir(exist_ok=True)
+    work, home = workdirs(args.work, "tp-asv-aa-")
     extra_env = {}
     if args.models:
         extra_env["TORCHPERF_ASV_MODELS"] = args.models

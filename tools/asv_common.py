@@ -6,12 +6,22 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from torchperf.asvbench.scratch import commit_all, copy_worktree, run_asv, select_matrix_cell
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def workdirs(work: Path | None, prefix: str) -> tuple[Path, Path]:
+    """The experiment's work directory (``work``, or a new temporary one) and its scratch HOME."""
+    work = work or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    return work, home
 
 
 def asv_env(home: Path) -> dict[str, str]:

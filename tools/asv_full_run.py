@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asv_common import asv, machine, make_repo, summarize_results
+from asv_common import asv, machine, make_repo, summarize_results, workdirs
 
 from torchperf.asvbench.scratch import git
 
@@ -34,10 +33,7 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="reuse WORK/repo and its environments from an earlier (interrupted) run")
     args = ap.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="tp-asv-full-"))
-    work.mkdir(parents=True, exist_ok=True)
-    home = work / "home"
-    home.mkdir(exist_ok=True)
+    work, home = workdirs(args.work, "tp-asv-full-")
     t_all = time.perf_counter()
     if args.reuse and (work / "repo").is_dir():
         repo = work / "repo"

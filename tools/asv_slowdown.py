@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asv_common import asv, machine, make_repo, parse_compare, single_env_conf
+from asv_common import asv, machine, make_repo, parse_compare, single_env_conf, workdirs
 
 from torchperf.asvbench.scratch import commit_all, git
 
@@ -98,10 +97,7 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse WORK/repo (commits and environment)")
     ap.add_argument("--work", type=Path, default=None)
     args = ap.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="tp-asv-slow-"))
-    work.mkdir(parents=True, exist_ok=True)
-    home = work / "home"
-    home.mkdir(exist_ok=True)
+    work, home = workdirs(args.work, "tp-asv-slow-")
     extra_env = {"TORCHPERF_ASV_MODELS": args.models} if args.models not in ("", "all") else {}
     t0 = time.perf_counter()
     if args.reuse and (work / "repo").is_dir():
