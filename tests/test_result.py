@@ -420,3 +420,11 @@ def test_values_impossible_for_their_unit_are_rejected():
     with pytest.raises(InvalidParameterError, match="cannot be negative"):
         BenchmarkResult("memory", [-5.0, 3.0], unit="B")
     assert BenchmarkResult("delta", [-1.0, 2.0]).count == 2  # no unit: no range to check
+
+
+def test_replicate_groups_split_by_process_and_ignore_bad_metadata():
+    vals = [1.0, 2.0, 3.0, 4.0, 5.0]
+    r = BenchmarkResult("latency", vals, {"replicate_sizes": [2, 3]})
+    assert r.replicate_groups() == [[1.0, 2.0], [3.0, 4.0, 5.0]]
+    for bad in (None, [5], [2, 2], [0, 5], ["x", 3], 7):
+        assert BenchmarkResult("latency", vals, {"replicate_sizes": bad}).replicate_groups() is None

@@ -398,13 +398,16 @@ class BenchmarkResult:
             (or the recorded sizes do not add up to ``count``).
 
         """
-        sizes = self.metadata.get("replicate_sizes")
-        if not sizes or len(sizes) < 2 or sum(int(k) for k in sizes) != self.count:
+        try:
+            sizes = [int(k) for k in self.metadata.get("replicate_sizes") or ()]
+        except (TypeError, ValueError):  # metadata from a hand-edited or foreign file
+            return None
+        if len(sizes) < 2 or min(sizes) < 1 or sum(sizes) != self.count:
             return None
         out, start = [], 0
         for size in sizes:
-            out.append([float(v) for v in self.values[start : start + int(size)]])
-            start += int(size)
+            out.append([float(v) for v in self.values[start : start + size]])
+            start += size
         return out
 
     def confidence_interval(self, confidence_level: float = 0.95) -> tuple[float, float]:
