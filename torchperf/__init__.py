@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "BenchmarkResult": "torchperf.result",
     "Comparison": "torchperf.result",
     "format_quantity": "torchperf.result",
+    "compare_result_samples": "torchperf.result",
     # timing
     "AdaptiveStop": "torchperf.timing",
     "AdaptiveWarmup": "torchperf.timing",

@@ -1550,7 +1550,7 @@ class Benchmark:
 
         """
         from torchperf.result import Comparison
-        from torchperf.stats import compare_replicates, holm
+        from torchperf.stats import holm
 
         if metric not in METRICS:
             raise InvalidParameterError(
@@ -1596,9 +1596,7 @@ class Benchmark:
             cand = results[name]
             note = ""
             try:
-                comp_stats = self._compare_pair(
-                    metric, baseline, name, base, cand, threshold, gen, compare_replicates
-                )
+                comp_stats = self._compare_pair(metric, baseline, name, base, cand, threshold, gen)
             except (InvalidParameterError, ValueError, ArithmeticError) as exc:
                 notes[name] = f"not compared: {exc}"
                 continue
@@ -1705,9 +1703,8 @@ class Benchmark:
         cand: BenchmarkResult,
         threshold: float,
         gen: np.random.Generator,
-        compare_replicates: Callable[..., Any],
     ) -> Any:
-        from torchperf.stats import compare_samples
+        from torchperf.result import compare_result_samples
 
         cl = self.confidence_level
         exact_kw: dict[str, Any] = {
@@ -1742,10 +1739,7 @@ class Benchmark:
             "threshold": threshold,
             "rng": gen,
         }
-        groups_b, groups_c = base.replicate_groups(), cand.replicate_groups()
-        if groups_b is not None and groups_c is not None:
-            return compare_replicates(groups_b, groups_c, **kw)
-        return compare_samples(base.values, cand.values, **kw)
+        return compare_result_samples(base, cand, **kw)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -29,11 +29,41 @@ from torchperf.fileio import to_jsonable
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-__all__ = ["BenchmarkResult", "Comparison", "format_quantity"]
+__all__ = ["BenchmarkResult", "Comparison", "compare_result_samples", "format_quantity"]
 
 #: Version of the dict layout written by :meth:`BenchmarkResult.to_dict`.
 SCHEMA_VERSION = 1
 _SCHEMA = "torchperf.BenchmarkResult"
+
+
+def compare_result_samples(
+    baseline: BenchmarkResult, candidate: BenchmarkResult, **compare_kw: Any
+) -> stats.SampleComparison:
+    """Compare two results' samples, with the process as the unit of replication when known.
+
+    When both results record several worker processes
+    (:meth:`BenchmarkResult.replicate_groups`), their per-process medians are compared
+    (:func:`torchperf.stats.compare_replicates`, DESIGN rule 1); otherwise the samples
+    themselves (:func:`torchperf.stats.compare_samples`).
+
+    Parameters
+    ----------
+    baseline, candidate : BenchmarkResult
+        The two results.
+    **compare_kw
+        Passed on (``confidence_level``, ``lower_is_better``, ``threshold``, ``rng``, ...).
+
+    Returns
+    -------
+    torchperf.stats.SampleComparison
+        ``method`` starts with ``"replicate-median/"`` (and ``n_baseline`` /
+        ``n_candidate`` count processes) when per-process medians were compared.
+
+    """
+    groups_b, groups_c = baseline.replicate_groups(), candidate.replicate_groups()
+    if groups_b is not None and groups_c is not None:
+        return stats.compare_replicates(groups_b, groups_c, **compare_kw)
+    return stats.compare_samples(baseline.values, candidate.values, **compare_kw)
 
 
 # --------------------------------------------------------------------------- formatting

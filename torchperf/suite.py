@@ -482,7 +482,7 @@ def _compare_pair(
     threshold: float,
 ) -> dict[str, Any]:
     """Compare two results; the p-value is not yet adjusted."""
-    from torchperf.stats import compare_replicates, compare_samples
+    from torchperf.result import compare_result_samples
 
     lower = bool(base.lower_is_better)
     entry: dict[str, Any] = {
@@ -531,16 +531,8 @@ def _compare_pair(
         "threshold": threshold,
         "rng": 0,  # reproducible bootstrap intervals: the same run renders the same report
     }
-    groups_b, groups_c = base.replicate_groups(), cand.replicate_groups()
     try:
-        if groups_b is not None and groups_c is not None:
-            # the process is the unit of replication (DESIGN rule 1): per-process medians
-            cmp = compare_replicates(groups_b, groups_c, **kw)
-            entry.update(n_baseline=len(groups_b), n_candidate=len(groups_c))
-        else:
-            cmp = compare_samples(base.values, cand.values, **kw)
-            if base.metadata.get("processes") == 1 or cand.metadata.get("processes") == 1:
-                entry["note"] = "one process per model: p-value optimistic (use processes >= 2)"
+        cmp = compare_result_samples(base, cand, **kw)
     except (TorchperfError, ValueError, ArithmeticError) as exc:
         entry["note"] = f"not compared: {exc}"
         return entry
@@ -557,6 +549,10 @@ def _compare_pair(
         ci_method=cmp.ci_method,
         raw_verdict=cmp.verdict,
     )
+    if cmp.method.startswith("replicate-median/"):
+        entry.update(n_baseline=int(cmp.n_baseline), n_candidate=int(cmp.n_candidate))
+    elif base.metadata.get("processes") == 1 or cand.metadata.get("processes") == 1:
+        entry["note"] = "one process per model: p-value optimistic (use processes >= 2)"
     return entry
 
 
