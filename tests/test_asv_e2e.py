@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from torchperf.asvbench.scratch import commit_all, copy_worktree, run_asv, select_matrix_cell
+from torchperf.asvbench.scratch import (
+    commit_all,
+    copy_worktree,
+    run_asv,
+    scratch_home_env,
+    select_matrix_cell,
+)
 
 pytestmark = [pytest.mark.asv, pytest.mark.slow]
 
@@ -40,9 +45,7 @@ def track_never():
 
 def _env(home: Path) -> dict[str, str]:
     return {
-        "HOME": str(home),
-        "PYENV_ROOT": os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv")),
-        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+        **scratch_home_env(home),
         "TORCHPERF_ASV_MODELS": "mlp,cnn-im2col,attn-kvcache",
         "TORCHPERF_ASV_BATCHES": "1",
     }

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from torchperf.asvbench.scratch import commit_all, copy_worktree, run_asv, select_matrix_cell
+from torchperf.asvbench.scratch import (
+    commit_all,
+    copy_worktree,
+    run_asv,
+    scratch_home_env,
+    select_matrix_cell,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,16 +27,6 @@ def workdirs(work: Path | None, prefix: str) -> tuple[Path, Path]:
     home = work / "home"
     home.mkdir(exist_ok=True)
     return work, home
-
-
-def asv_env(home: Path) -> dict[str, str]:
-    """Environment for asv in a scratch HOME (machine file there), reusing pip's wheel cache."""
-    return {
-        "HOME": str(home),
-        "PYENV_ROOT": os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv")),
-        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
 
 
 def make_repo(work: Path, *, n_extra_commits: int = 1, src: Path = REPO_ROOT) -> tuple[Path, list[str]]:
@@ -53,7 +48,7 @@ def asv(
 ):
     """Run asv, echo the command and its wall time; raise on failure when ``check``."""
     t0 = time.perf_counter()
-    proc = run_asv(repo, list(args), env={**asv_env(home), **(env or {})}, timeout=timeout)
+    proc = run_asv(repo, list(args), env={**scratch_home_env(home), **(env or {})}, timeout=timeout)
     dt = time.perf_counter() - t0
     print(f"$ asv {' '.join(args)}   [{dt:.1f} s, exit {proc.returncode}]", flush=True)
     if check and proc.returncode != 0:

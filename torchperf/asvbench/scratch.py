@@ -17,7 +17,7 @@ from pathlib import Path
 
 from torchperf.errors import InvalidParameterError, TorchperfError
 
-__all__ = ["commit_all", "copy_worktree", "git", "run_asv", "select_matrix_cell"]
+__all__ = ["commit_all", "copy_worktree", "git", "run_asv", "scratch_home_env", "select_matrix_cell"]
 
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "torchperf",
@@ -106,6 +106,31 @@ def commit_all(repo: str | os.PathLike[str], message: str, *, allow_empty: bool 
         args.append("--allow-empty")
     git(repo, *args)
     return git(repo, "rev-parse", "HEAD")
+
+
+def scratch_home_env(home: str | os.PathLike[str]) -> dict[str, str]:
+    """Environment variables for asv with a scratch ``HOME`` (its own ``~/.asv-machine.json``).
+
+    pyenv and pip's wheel cache stay where the real home has them, so asv-managed
+    virtualenvs build from cached wheels instead of downloading again.
+
+    Parameters
+    ----------
+    home : path-like
+        The scratch home directory.
+
+    Returns
+    -------
+    dict of str to str
+        To pass as ``env`` to :func:`run_asv` (merged over ``os.environ``).
+
+    """
+    return {
+        "HOME": str(home),
+        "PYENV_ROOT": os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv")),
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
 
 
 def run_asv(
