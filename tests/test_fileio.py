@@ -121,3 +121,71 @@ def test_read_asv_config_with_comments_with_and_without_json5(tmp_path, monkeypa
         read_asv_config(tmp_path)
     with pytest.raises(ResultsFileError, match="cannot read asv configuration"):
         read_asv_config(tmp_path / "missing")
+
+
+# --------------------------------------------------------------------------- lock file (issue 15.1)
+
+
+def test_lock_does_not_follow_a_planted_symlink(tmp_path):
+    """A symlink at OUT/.torchperf.lock must not let a run truncate or write its target."""
+    from torchperf.errors import OutputLockedError
+    from torchperf.fileio import LOCK_FILE_NAME, directory_lock
+
+    victim = tmp_path / "precious.txt"
+    content = b"do not touch\x00\xff" * 100
+    victim.write_bytes(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_FILE_NAME).symlink_to(victim)
+    with pytest.raises(OutputLockedError, match="symbolic link") as info:
+        with directory_lock(out):
+            pass
+    assert str(out / LOCK_FILE_NAME) in str(info.value) and "remove it" in str(info.value)
+    assert victim.read_bytes() == content
+    # a dangling symlink is not followed to create a file either
+    (out / LOCK_FILE_NAME).unlink()
+    (out / LOCK_FILE_NAME).symlink_to(tmp_path / "created-elsewhere")
+    with pytest.raises(OutputLockedError, match="symbolic link"):
+        with directory_lock(out):
+            pass
+    assert not (tmp_path / "created-elsewhere").exists()
+
+
+def test_lock_refuses_hard_links_and_non_regular_files(tmp_path):
+    from torchperf.errors import OutputLockedError
+    from torchperf.fileio import LOCK_FILE_NAME, directory_lock
+
+    victim = tmp_path / "precious.txt"
+    victim.write_bytes(b"keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    os.link(victim, out / LOCK_FILE_NAME)
+    with pytest.raises(OutputLockedError, match="hard links"):
+        with directory_lock(out):
+            pass
+    assert victim.read_bytes() == b"keep me"
+    (out / LOCK_FILE_NAME).unlink()
+    (out / LOCK_FILE_NAME).mkdir()
+    with pytest.raises(OutputLockedError, match=str(out / LOCK_FILE_NAME)):
+        with directory_lock(out):
+            pass
+
+
+def test_lock_file_is_never_truncated(tmp_path):
+    """A regular file that torchperf did not write keeps every byte; torchperf's own
+    holder line is overwritten in place (fixed-size block), never truncated."""
+    from torchperf.fileio import LOCK_FILE_NAME, directory_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    foreign = b"someone else's data\n" * 200
+    (out / LOCK_FILE_NAME).write_bytes(foreign)
+    with directory_lock(out):
+        assert (out / LOCK_FILE_NAME).read_bytes() == foreign
+    assert (out / LOCK_FILE_NAME).read_bytes() == foreign
+    (out / LOCK_FILE_NAME).unlink()
+    with directory_lock(out):
+        held = (out / LOCK_FILE_NAME).read_bytes()
+        assert held.startswith(f"pid {os.getpid()} ".encode())
+    after = (out / LOCK_FILE_NAME).read_bytes()
+    assert len(after) == len(held) and not after.strip()

@@ -14,7 +14,10 @@ naming the holder's pid (it does not wait: a CI job should not hang behind
 another one). The kernel releases the lock when the holder exits, also on
 SIGKILL, so a killed run never leaves a stale lock. The lock file itself is
 the only file written in place (its content, the holder's pid, is
-informational; renaming it would break the lock).
+informational; renaming it would break the lock): it is opened with
+``O_NOFOLLOW``, must be a regular file with one link, and is never truncated,
+so a symlink or hard link planted at its name cannot make a run overwrite
+another file.
 """
 
 from __future__ import annotations
@@ -328,12 +331,13 @@ def directory_lock(directory: str | os.PathLike[str], *, purpose: str = "torchpe
     except ImportError:  # pragma: no cover - not POSIX
         yield path
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    fd = _open_lock_file(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         try:
-            holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+            holder = os.pread(fd, _LOCK_INFO_SIZE, 0).decode("utf-8", "replace")
+            holder = holder.strip().splitlines()[0] if holder.strip() else ""
         except OSError:
             holder = ""
         os.close(fd)
@@ -342,13 +346,11 @@ def directory_lock(directory: str | os.PathLike[str], *, purpose: str = "torchpe
             f"({holder or 'holder unknown'}; lock file {path}). Wait for it to finish, or write "
             "to another directory (torchperf run --output DIR)."
         ) from None
-    try:
+    ours = _is_torchperf_lock_content(fd)
+    if ours:
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        info = f"pid {os.getpid()} on {socket.gethostname()}, {purpose}, since {stamp}\n"
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, info.encode("utf-8"), 0)
-    except OSError:
-        pass
+        info = f"pid {os.getpid()} on {socket.gethostname()}, {purpose}, since {stamp}"
+        _write_lock_info(fd, info)
     with _HELD_GUARD:
         _HELD[key] = [fd, 1]
     try:
@@ -356,12 +358,76 @@ def directory_lock(directory: str | os.PathLike[str], *, purpose: str = "torchpe
     finally:
         with _HELD_GUARD:
             _HELD.pop(key, None)
-        try:
-            os.ftruncate(fd, 0)
-        except OSError:
-            pass
+        if ours:
+            _write_lock_info(fd, "")
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+#: The lock file's content is a fixed-size block (the holder's description padded with
+#: spaces), so it is overwritten in place and never truncated.
+_LOCK_INFO_SIZE = 512
+
+
+def _open_lock_file(path: Path) -> int:
+    """Open (creating) the lock file without following symlinks; it must be a regular file.
+
+    A symlink or hard link planted at ``path`` would otherwise make the run write
+    into a file outside the output directory; such a path is refused with
+    :class:`~torchperf.errors.OutputLockedError` naming it and the remedy.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    remedy = (
+        "torchperf did not create it; remove it (it is not a torchperf lock file) or write to "
+        "another directory (torchperf run --output DIR)."
+    )
+    try:
+        fd = os.open(path, flags, 0o666 & ~_UMASK)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise OutputLockedError(
+                f"lock file {path} is a symbolic link (to {os.readlink(path)!r}); {remedy}"
+            ) from None
+        raise OutputLockedError(
+            f"cannot open lock file {path}: {exc.strerror or exc}. Check that the output "
+            "directory is writable, or write to another directory (torchperf run --output DIR)."
+        ) from None
+    import stat
+
+    st = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(st.st_mode):
+        problem = "is not a regular file"
+    elif st.st_nlink != 1:
+        problem = f"has {st.st_nlink} hard links (another name points at the same file)"
+    if problem is not None:
+        os.close(fd)
+        raise OutputLockedError(f"lock file {path} {problem}; {remedy}")
+    return fd
+
+
+def _is_torchperf_lock_content(fd: int) -> bool:
+    """Whether the lock file holds only what torchperf writes (nothing, or a holder line)."""
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return True
+        if size > _LOCK_INFO_SIZE:
+            return False
+        text = os.pread(fd, _LOCK_INFO_SIZE, 0)
+    except OSError:
+        return False
+    return not text.strip() or (text.startswith(b"pid ") and text.count(b"\n") <= 1)
+
+
+def _write_lock_info(fd: int, info: str) -> None:
+    """Overwrite the lock file's fixed-size block in place (never truncating it)."""
+    data = info.encode("utf-8")[: _LOCK_INFO_SIZE - 1]
+    block = data + b" " * (_LOCK_INFO_SIZE - 1 - len(data)) + b"\n"
+    try:
+        os.pwrite(fd, block, 0)
+    except OSError:
+        pass
 
 
 _TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
