@@ -16,7 +16,8 @@ import warnings
 import numpy as np
 import pytest
 
-from torchperf.benchmark import METRICS, Benchmark, FailureRecord
+from torchperf.benchmark import Benchmark, FailureRecord
+from torchperf.metrics import METRICS
 from torchperf.errors import (
     BenchmarkTimeoutError,
     InvalidParameterError,
@@ -620,7 +621,7 @@ def test_batch_size_validation():
 def test_mapping_of_models_fixes_names_and_metrics_table_is_complete():
     bench = Benchmark({"a": fast_model, "b": fast_model}, **FAST)
     assert bench.model_names == ["a", "b"]
-    assert METRICS == {
+    assert {m.name: (m.unit, m.lower_is_better) for m in METRICS.values()} == {
         "latency": ("s", True),
         "throughput": ("samples/s", False),
         "accuracy": ("fraction", False),

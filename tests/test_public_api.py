@@ -22,7 +22,7 @@ def test_all_is_complete():
     """Every public class/function defined in a layer-0..6 module's __all__ is exported."""
     exported = set(torchperf.__all__)
     missing = []
-    for mod_name in ("errors", "result", "timing", "benchmark", "suite", "pareto"):
+    for mod_name in ("errors", "metrics", "result", "timing", "benchmark", "suite", "pareto"):
         try:
             mod = importlib.import_module(f"torchperf.{mod_name}")
         except ModuleNotFoundError:

@@ -33,6 +33,14 @@ _EXPORTS: dict[str, str] = {
     "TorchperfWarning": "torchperf.errors",
     "UnstableMeasurementWarning": "torchperf.errors",
     "WarmupNotConvergedWarning": "torchperf.errors",
+    # metrics
+    "Direction": "torchperf.metrics",
+    "HISTORY_METRICS": "torchperf.metrics",
+    "METRICS": "torchperf.metrics",
+    "METRIC_NAMES": "torchperf.metrics",
+    "Metric": "torchperf.metrics",
+    "get_metric": "torchperf.metrics",
+    "lookup_metric": "torchperf.metrics",
     # result
     "BenchmarkResult": "torchperf.result",
     "Comparison": "torchperf.result",

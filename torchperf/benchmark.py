@@ -43,6 +43,7 @@ from torchperf.errors import (
     SmallSampleWarning,
     TorchperfWarning,
 )
+from torchperf.metrics import METRIC_NAMES, METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
     from torchperf.result import BenchmarkResult, Comparison
@@ -55,14 +56,6 @@ __all__ = ["Benchmark", "FailureRecord"]
 #: The course module's default latency / memory input: one 28x28 image.
 DEFAULT_INPUT_SHAPE: tuple[int, ...] = (1, 28, 28)
 
-#: metric -> (unit, lower_is_better)
-METRICS: dict[str, tuple[str, bool]] = {
-    "latency": ("s", True),
-    "throughput": ("samples/s", False),
-    "accuracy": ("fraction", False),
-    "memory": ("B", True),
-    "size": ("B", True),
-}
 
 _MAX_RUNS = 1_000_000
 _MAX_INPUT_ELEMENTS = 2**31
@@ -1090,8 +1083,8 @@ class Benchmark:
                 "latency",
                 values,
                 meta,
-                unit="s",
-                lower_is_better=True,
+                unit=METRICS["latency"].unit,
+                lower_is_better=METRICS["latency"].lower_is_better,
                 confidence_level=self.confidence_level,
             )
 
@@ -1176,8 +1169,8 @@ class Benchmark:
                     "throughput",
                     values,
                     meta,
-                    unit="samples/s",
-                    lower_is_better=False,
+                    unit=METRICS["throughput"].unit,
+                    lower_is_better=METRICS["throughput"].lower_is_better,
                     confidence_level=self.confidence_level,
                 )
             by_batch[name] = per_batch
@@ -1200,8 +1193,8 @@ class Benchmark:
                 "throughput",
                 headline.values,
                 meta,
-                unit="samples/s",
-                lower_is_better=False,
+                unit=METRICS["throughput"].unit,
+                lower_is_better=METRICS["throughput"].lower_is_better,
                 confidence_level=self.confidence_level,
             )
 
@@ -1373,8 +1366,8 @@ class Benchmark:
                     "accuracy",
                     values,
                     meta,
-                    unit="fraction",
-                    lower_is_better=False,
+                    unit=METRICS["accuracy"].unit,
+                    lower_is_better=METRICS["accuracy"].lower_is_better,
                     confidence_level=self.confidence_level,
                 )
 
@@ -1436,8 +1429,8 @@ class Benchmark:
                 "memory",
                 [float(v) for v in out["peaks_bytes"]],
                 meta,
-                unit="B",
-                lower_is_better=True,
+                unit=METRICS["memory"].unit,
+                lower_is_better=METRICS["memory"].lower_is_better,
                 confidence_level=self.confidence_level,
             )
 
@@ -1475,8 +1468,8 @@ class Benchmark:
                     "size",
                     [float(size)],
                     meta,
-                    unit="B",
-                    lower_is_better=True,
+                    unit=METRICS["size"].unit,
+                    lower_is_better=METRICS["size"].lower_is_better,
                     confidence_level=self.confidence_level,
                 )
 
@@ -1485,14 +1478,8 @@ class Benchmark:
     # ----------------------------------------------------------------- comparison
 
     def _run_metric(self, metric: str) -> dict[str, BenchmarkResult]:
-        runner: dict[str, Callable[[], dict[str, BenchmarkResult]]] = {
-            "latency": self.run_latency_benchmark,
-            "throughput": self.run_throughput_benchmark,
-            "accuracy": self.run_accuracy_benchmark,
-            "memory": self.run_memory_benchmark,
-            "size": self.run_size_benchmark,
-        }
-        return runner[metric]()
+        runner: Callable[[], dict[str, BenchmarkResult]] = getattr(self, METRICS[metric].run_method)
+        return runner()
 
     def compare_models(
         self,
@@ -1554,7 +1541,7 @@ class Benchmark:
 
         if metric not in METRICS:
             raise InvalidParameterError(
-                f"`metric` must be one of {tuple(METRICS)}; got {metric!r}."
+                f"`metric` must be one of {METRIC_NAMES}; got {metric!r}."
             )
         if (
             isinstance(threshold, bool)
@@ -1586,7 +1573,7 @@ class Benchmark:
             )
         base = results[baseline]
         cl = self.confidence_level
-        unit, lower = METRICS[metric]
+        unit, lower = METRICS[metric].unit, METRICS[metric].lower_is_better
 
         comparisons: dict[str, Comparison] = {}
         notes: dict[str, str] = {}

@@ -21,6 +21,7 @@ from typing import Any
 
 from torchperf import __version__
 from torchperf.errors import InvalidParameterError, MissingDependencyError, TorchperfError
+from torchperf.metrics import METRIC_NAMES
 
 __all__ = ["build_parser", "main"]
 
@@ -84,7 +85,7 @@ def _nonneg_float(name: str) -> Callable[[str], float]:
     return parse
 
 
-_METRIC_NAMES = ("latency", "throughput", "accuracy", "memory", "size")
+_METRIC_NAMES = METRIC_NAMES
 
 
 def _metric_list(text: str) -> tuple[str, ...]:
@@ -575,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true", help="measure only what results.json lacks")
     r.add_argument(
         "--metrics", type=_metric_list, metavar="M[,M...]",
-        help="subset of latency,throughput,accuracy,memory,size (default: all)",
+        help=f"subset of {','.join(_METRIC_NAMES)} (default: all)",
     )
     r.add_argument(
         "--timeout", type=_positive_float("--timeout"), metavar="SECONDS",

@@ -37,11 +37,13 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from torchperf.errors import InvalidParameterError, SmallSampleWarning
+from torchperf.metrics import METRICS, Direction, lookup_metric
 
 __all__ = [
     "DEFAULT_DIRECTIONS",
@@ -53,27 +55,9 @@ __all__ = [
     "significantly_better",
 ]
 
-#: Direction of the metric names torchperf produces ("min" = lower is better).
-DEFAULT_DIRECTIONS: Mapping[str, str] = {
-    "latency": "min",
-    "memory": "min",
-    "size": "min",
-    "accuracy": "max",
-    "throughput": "max",
-}
-
-_DIRECTION_ALIASES = {
-    "min": "min",
-    "minimize": "min",
-    "minimise": "min",
-    "lower": "min",
-    "lower_is_better": "min",
-    "max": "max",
-    "maximize": "max",
-    "maximise": "max",
-    "higher": "max",
-    "higher_is_better": "max",
-}
+#: Direction of the metric names torchperf produces ("min" = lower is better), read from
+#: :data:`torchperf.metrics.METRICS`.
+DEFAULT_DIRECTIONS: Mapping[str, str] = MappingProxyType({m.name: m.direction.sense for m in METRICS.values()})
 
 _STATISTICS = ("mean", "median")
 _METHODS = ("auto", "welch", "overlap", "compare")
@@ -397,18 +381,12 @@ def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[str])
 
 
 def _normalise_direction(d: Any, where: str) -> str:
-    if isinstance(d, str) and d.lower() in _DIRECTION_ALIASES:
-        return _DIRECTION_ALIASES[d.lower()]
-    raise InvalidParameterError(
-        f"direction for {where} must be 'min' or 'max' (or 'minimize'/'maximize'); got {d!r}."
-    )
+    return Direction.parse(d, where=f"direction for {where}").sense
 
 
 def _default_direction(objective: str) -> str | None:
-    for key, d in DEFAULT_DIRECTIONS.items():
-        if objective == key or objective.startswith(key + "_"):
-            return d
-    return None
+    metric = lookup_metric(objective)
+    return metric.direction.sense if metric is not None else None
 
 
 def _resolve_directions(
@@ -445,7 +423,7 @@ def _resolve_directions(
                 f"directions={{{obj!r}: 'min' or 'max'}}."
             )
         if flags:
-            out.append("min" if flags.pop() else "max")
+            out.append(Direction.from_flag(flags.pop()).sense)
             continue
         d = _default_direction(obj)
         if d is None:

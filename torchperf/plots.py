@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchperf.errors import InvalidParameterError
 from torchperf.fileio import atomic_write_bytes
+from torchperf.metrics import Direction, lookup_metric
 from torchperf.pareto import Estimate, estimate, pareto_front
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def _scale(metric: str, unit: str, values: Sequence[float]) -> tuple[float, str]
 
 
 def _axis_label(metric: str, unit_label: str, direction: str) -> str:
-    better = "lower is better" if direction == "min" else "higher is better"
+    better = Direction.parse(direction).words
     unit_txt = f" ({unit_label})" if unit_label else ""
     return f"{metric}{unit_txt}, {better}"
 
@@ -221,17 +222,14 @@ def _draw_pareto(
     return pr, scales
 
 
-_DEFAULT_UNITS = {"latency": "s", "memory": "B", "size": "B", "throughput": "samples/s"}
-
-
 def _unit(est: Mapping[str, Estimate], metric: str = "") -> str:
     units = {e.unit for e in est.values() if e.unit}
     if len(units) == 1:
         return units.pop()
     if not units:  # plain numbers: torchperf's SI base unit for the metric
-        for key, unit in _DEFAULT_UNITS.items():
-            if metric == key or metric.startswith(key + "_"):
-                return unit
+        known = lookup_metric(metric)
+        if known is not None and known.unit != "fraction":
+            return known.unit
     return ""
 
 
@@ -475,11 +473,10 @@ def plot_metric_bars(
                 for k, v in results[metric].items()
             }
             flags = {e.lower_is_better for e in est.values()} - {None}
-            from torchperf.pareto import DEFAULT_DIRECTIONS, _default_direction
-
+            known = lookup_metric(metric)
             direction = (
-                ("min" if flags.pop() else "max") if len(flags) == 1
-                else (_default_direction(metric) or DEFAULT_DIRECTIONS.get(metric, "min"))
+                Direction.from_flag(flags.pop()).sense if len(flags) == 1
+                else (known.direction.sense if known is not None else "min")
             )
             factor, unit_label = _scale(metric, _unit(est, metric), [e.ci_high for e in est.values()])
             names = list(est)

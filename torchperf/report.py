@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchperf.errors import InvalidParameterError, TorchperfWarning
 from torchperf.fileio import atomic_write_bytes, atomic_write_text, safe_filename
+from torchperf.metrics import METRIC_NAMES, Direction
 from torchperf.stats import DEFAULT_NOISE_THRESHOLD
 from torchperf.suite import (
     adjust_comparisons,
@@ -464,7 +465,7 @@ def build_report(
         "models": models,
         "comparisons": comparisons,
         "pareto": _pareto(r, ("latency", "accuracy")),
-        "pareto_all": _pareto(r, [m for m in ("latency", "throughput", "accuracy", "memory", "size") if m in results] or list(results)),
+        "pareto_all": _pareto(r, [m for m in METRIC_NAMES if m in results] or list(results)),
         "leaderboard": leaderboard,
         "warnings": collect_warnings(r),
         "environment": _environment_facts(r["environment"]),
@@ -889,7 +890,7 @@ def _md_pareto(data: Mapping[str, Any]) -> list[str]:
         if p is None:
             continue
         shown = True
-        objs = ", ".join(f"{e(o)} ({'min' if d == 'min' else 'max'})" for o, d in zip(p.objectives, p.directions, strict=True))
+        objs = ", ".join(f"{e(o)} ({Direction.parse(d).sense})" for o, d in zip(p.objectives, p.directions, strict=True))
         out.append(f"**{e(title)}** over {objs}: frontier = {', '.join(e(m) for m in p.members) or 'none'}.")
         out.append("")
         out += _md_table(["model", "status", "rank", "detail"], [[e(x) for x in row] for row in _pareto_lines(p)])
@@ -1070,7 +1071,7 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
         if p is None:
             continue
         shown = True
-        objs = ", ".join(f"{h(o)} ({'min' if d == 'min' else 'max'})" for o, d in zip(p.objectives, p.directions, strict=True))
+        objs = ", ".join(f"{h(o)} ({Direction.parse(d).sense})" for o, d in zip(p.objectives, p.directions, strict=True))
         body.append(
             f"<p><strong>{h(title)}</strong> over {objs}: frontier = "
             + (", ".join(h(m) for m in p.members) or "none")

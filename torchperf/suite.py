@@ -63,6 +63,8 @@ from torchperf.fileio import (
     safe_filename,
     to_jsonable,
 )
+from torchperf.metrics import METRIC_NAMES, Direction
+from torchperf.metrics import METRICS as METRICS_BY_NAME
 from torchperf.stats import DEFAULT_NOISE_THRESHOLD
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,16 +84,8 @@ __all__ = [
 RUN_SCHEMA = "torchperf.run"
 RUN_SCHEMA_VERSION = 1
 
-#: Metrics in the order the suite runs them.
-METRICS: tuple[str, ...] = ("latency", "throughput", "accuracy", "memory", "size")
-
-_RUN_METHODS = {
-    "latency": "run_latency_benchmark",
-    "throughput": "run_throughput_benchmark",
-    "accuracy": "run_accuracy_benchmark",
-    "memory": "run_memory_benchmark",
-    "size": "run_size_benchmark",
-}
+#: Metrics in the order the suite runs them (:data:`torchperf.metrics.METRIC_NAMES`).
+METRICS: tuple[str, ...] = METRIC_NAMES
 
 _CORRECTIONS = {
     "bh": "benjamini-hochberg",
@@ -451,7 +445,7 @@ def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.Da
                     "median_ci_coverage": getattr(r, "median_ci_coverage", math.nan),
                     "n": r.count,
                     "unit": r.unit,
-                    "direction": "lower_is_better" if r.lower_is_better else "higher_is_better",
+                    "direction": Direction.from_flag(r.lower_is_better).value,
                 }
             )
     columns = [
@@ -497,7 +491,7 @@ def _compare_pair(
         "method": "",
         "ci_method": "",
         "raw_verdict": "inconclusive",
-        "metric_direction": "lower_is_better" if lower else "higher_is_better",
+        "metric_direction": Direction.from_flag(lower).value,
         "unit": base.unit,
         "n_baseline": int(base.count),
         "n_candidate": int(cand.count),
@@ -672,7 +666,7 @@ def adjust_comparisons(
             verdict = "inconclusive"
         e["verdict"] = verdict
         e["significant"] = verdict in ("improvement", "regression")
-        lower = e["metric_direction"] == "lower_is_better"
+        lower = Direction(e["metric_direction"]).lower_is_better
         e["direction"] = _point_direction(e["ratio"], lower)
     return entries
 
@@ -996,9 +990,9 @@ class BenchmarkSuite:
             strict=self.strict,
             **kwargs,
         )
-        method = getattr(bench, _RUN_METHODS[metric])
+        method = getattr(bench, METRICS_BY_NAME[metric].run_method)
         call_kw: dict[str, Any] = {}
-        if metric in ("latency", "memory", "throughput") and self.input_shape is not None:
+        if METRICS_BY_NAME[metric].uses_input and self.input_shape is not None:
             call_kw["input_shape"] = self.input_shape
         if metric == "throughput":
             call_kw["batch_sizes"] = self.batch_sizes

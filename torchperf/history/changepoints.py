@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from torchperf.errors import InvalidParameterError
+from torchperf.metrics import Direction
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -579,7 +580,7 @@ def detect_change_points(
                     ci_high=rhi,
                     p_value=p,
                     direction="regression" if worse else "improvement",
-                    metric_direction="lower_is_better" if lib else "higher_is_better",
+                    metric_direction=Direction.from_flag(lib).value,
                     value_before=before,
                     value_after=after,
                     n_before=nb,

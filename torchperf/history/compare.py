@@ -50,6 +50,7 @@ from torchperf.history.changepoints import (
     threshold_for,
 )
 from torchperf.history.loader import resolve_commit
+from torchperf.metrics import Direction
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -304,7 +305,7 @@ def _raw_finding(
         ci_low=math.exp(t["lo"]) if math.isfinite(t["lo"]) else math.nan,
         ci_high=math.exp(t["hi"]) if math.isfinite(t["hi"]) else math.nan,
         p_value=t["p"],
-        metric_direction="lower_is_better" if lib else "higher_is_better",
+        metric_direction=Direction.from_flag(lib).value,
         value_before=float(a["value"]),
         value_after=float(b["value"]),
         unit=a.get("unit") if isinstance(a.get("unit"), str) else None,
@@ -328,7 +329,7 @@ def _finalise(
     for r, qv in zip(raw, q, strict=True):
         verdict, direction, change = _verdict(
             r["ratio"], r["ci_low"], r["ci_high"], float(qv), fdr, r["threshold"],
-            r["metric_direction"] == "lower_is_better", margin, r["unit"],
+            Direction(r["metric_direction"]).lower_is_better, margin, r["unit"],
         )
         out.append(cls(q_value=float(qv), verdict=verdict, direction=direction, change=change, **r))
     rank = {"regression": 0, "improvement": 1, "inconclusive": 2, "equivalent": 3}

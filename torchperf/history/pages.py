@@ -50,6 +50,7 @@ from torchperf.errors import (
     TorchperfWarning,
 )
 from torchperf.fileio import atomic_write_json, atomic_write_text, read_json, safe_filename
+from torchperf.metrics import HISTORY_METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -577,7 +578,12 @@ def _has_spread(r: Mapping[str, Any]) -> bool:
     return _finite(lo) and _finite(hi) and float(hi) > float(lo)
 
 
-_Y_METRICS = {"error_rate": "error rate", "peak_memory": "peak memory"}
+_Y_METRICS = {m: HISTORY_METRICS[m].label for m in ("error_rate", "peak_memory")}
+
+
+def _directions(metric: str) -> tuple[str, str]:
+    """Pareto senses of (latency, ``metric``) from :data:`torchperf.metrics.HISTORY_METRICS`."""
+    return (HISTORY_METRICS["latency"].direction.sense, HISTORY_METRICS[metric].direction.sense)
 
 
 def _figure(data: ParetoData, metric: str, title: str | None = None) -> Any:
@@ -590,7 +596,7 @@ def _figure(data: ParetoData, metric: str, title: str | None = None) -> Any:
         table,
         x_metric="latency",
         y_metric=_Y_METRICS[metric],
-        directions=("min", "min"),
+        directions=_directions(metric),
         confidence_level=data.confidence_level,
         title=title or f"{_Y_METRICS[metric]} vs latency at {data.commit[:8]} ({data.provenance['env_label']})",
         provenance=prov,
@@ -909,7 +915,7 @@ def _pareto_values_table(data: ParetoData) -> str:
     for metric in ("error_rate", "peak_memory"):
         pairs = data.pairs(metric)
         if len(pairs) >= 1:
-            pr = pareto_front(pairs, ("min", "min"), objectives=("latency", metric), confidence_level=data.confidence_level)
+            pr = pareto_front(pairs, _directions(metric), objectives=("latency", metric), confidence_level=data.confidence_level)
             status[metric] = {m: pr.status(m) for m in pr.names}
     rows = []
     for m, lat in data.latency.items():
@@ -1028,7 +1034,7 @@ def _pareto_pages(
                 panels,
                 x_metric="latency",
                 y_metric=_Y_METRICS[metric],
-                directions=("min", "min"),
+                directions=_directions(metric),
                 confidence_level=min(cls),
                 provenance={"machine": machine, "env": label},
             )
