@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from torchperf.benchmark import Benchmark, FailureRecord
-from torchperf.metrics import METRICS
 from torchperf.errors import (
     BenchmarkTimeoutError,
     InvalidParameterError,
@@ -25,6 +24,7 @@ from torchperf.errors import (
     ModelFailureWarning,
     UnstableMeasurementWarning,
 )
+from torchperf.metrics import METRICS
 
 ENV = {"machine": "test"}  # skip collect_environment in most tests (one test checks it)
 FAST = {"warmup_runs": 1, "measurement_runs": 3, "environment": ENV}
