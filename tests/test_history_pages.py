@@ -47,7 +47,7 @@ def _asv_index_html() -> str:
 def demo(tmp_path_factory):
     """A synthetic zoo history (one environment, 4 commits) and its pages (built once)."""
     from torchperf.history import load_results
-    from torchperf.history.pages import build_pages
+    from torchperf.site.pages import build_pages
 
     root = tmp_path_factory.mktemp("pages")
     repo = _tool().make_demo_history(root / "repo", commits=4, environments=1, regress_at=2)
@@ -139,7 +139,7 @@ def test_links_resolve_and_file_names_are_safe(demo):
 
 
 def test_pareto_page_values_and_frontier(demo):
-    from torchperf.history.pages import pareto_data
+    from torchperf.site.pages import pareto_data
 
     df = demo["df"]
     latest = df.sort_values("revision")["commit"].iloc[-1]
@@ -163,7 +163,7 @@ def test_pareto_page_values_and_frontier(demo):
 
 
 def test_revision_pareto_figure(demo, tmp_path):
-    from torchperf.history.pages import revision_pareto_figure
+    from torchperf.site.pages import revision_pareto_figure
 
     df = demo["df"]
     first = df.sort_values("revision")["commit"].iloc[0]
@@ -177,7 +177,7 @@ def test_revision_pareto_figure(demo, tmp_path):
 
 def test_regressions_page_on_real_asv_history(tmp_path):
     """The checked-in history (real asv run, injected steps): change points shown with commits."""
-    from torchperf.history.pages import publish
+    from torchperf.site.pages import publish
 
     truth = json.loads((FIXTURE / "truth.json").read_text())
     html_dir = tmp_path / "html"
@@ -206,7 +206,7 @@ def test_regressions_page_on_real_asv_history(tmp_path):
 
 
 def test_publish_needs_asv_site(tmp_path):
-    from torchperf.history.pages import publish
+    from torchperf.site.pages import publish
 
     with pytest.raises(ResultsFileError, match=r"run `asv publish` first"):
         publish(html_dir=tmp_path / "nope", results_dir=FIXTURE / "results", conf_path=tmp_path / "none.json")
@@ -218,7 +218,7 @@ def test_publish_needs_asv_site(tmp_path):
 
 def test_publish_paths_from_asv_conf(tmp_path):
     """html_dir / results_dir default to asv.conf.json's, relative to the file."""
-    from torchperf.history.pages import publish
+    from torchperf.site.pages import publish
 
     proj = tmp_path / "proj"
     shutil.copytree(FIXTURE / "results", proj / "res")
@@ -235,7 +235,7 @@ def test_publish_paths_from_asv_conf(tmp_path):
 
 
 def test_inject_nav_link(tmp_path):
-    from torchperf.history.pages import inject_nav_link
+    from torchperf.site.pages import inject_nav_link
 
     index = tmp_path / "index.html"
     index.write_text(_asv_index_html())
@@ -254,7 +254,7 @@ def test_inject_nav_link(tmp_path):
 
 
 def test_stale_pages_are_removed(tmp_path):
-    from torchperf.history.pages import _write_manifest
+    from torchperf.site.pages import _write_manifest
 
     out = tmp_path / "torchperf"
     out.mkdir()
@@ -284,7 +284,7 @@ def _integrity(data: bytes) -> str:
 
 
 def test_vendor_rewrites_every_cdn_tag(tmp_path, monkeypatch):
-    from torchperf.history import offline
+    from torchperf.site import offline
 
     def fake_fetch(name, version, **kw):
         members = {a.member: f"/* {name} {a.member} */".encode() for a in offline.ASSETS if a.package == name}
@@ -311,7 +311,7 @@ def test_vendor_rewrites_every_cdn_tag(tmp_path, monkeypatch):
 
 
 def test_vendor_refuses_unknown_cdn_file(tmp_path, monkeypatch):
-    from torchperf.history import offline
+    from torchperf.site import offline
 
     monkeypatch.setattr(offline, "fetch_package", lambda *a, **k: pytest.fail("must not fetch"))
     (tmp_path / "index.html").write_text(
@@ -327,7 +327,7 @@ def test_fetch_package_verifies_and_caches(tmp_path, monkeypatch):
     import http.server
     import threading
 
-    from torchperf.history import offline
+    from torchperf.site import offline
 
     good = _fake_tarball({"dist/x.js": b"var x = 1;"})
     evil = _fake_tarball({"dist/x.js": b"alert(1)"})
@@ -370,7 +370,7 @@ def test_fetch_package_verifies_and_caches(tmp_path, monkeypatch):
 
 
 def test_cache_dir_honours_env(tmp_path, monkeypatch):
-    from torchperf.history.offline import cache_dir
+    from torchperf.site.offline import cache_dir
 
     monkeypatch.setenv("TORCHPERF_CACHE_DIR", str(tmp_path / "c"))
     assert cache_dir() == tmp_path / "c" / "npm"
@@ -382,7 +382,7 @@ def test_cache_dir_honours_env(tmp_path, monkeypatch):
 def test_asv_plugin_is_a_publisher():
     from asv.publishing import OutputPublisher
 
-    from torchperf.history.asv_plugin import TorchperfPages
+    from torchperf.site.asv_plugin import TorchperfPages
 
     assert issubclass(TorchperfPages, OutputPublisher)
     assert TorchperfPages.order == float("inf")
@@ -390,9 +390,9 @@ def test_asv_plugin_is_a_publisher():
 
 def test_dollar_in_model_name_is_not_mathtext(tmp_path):
     """A model name with ``$...$`` (invalid mathtext) still renders as literal text."""
-    from torchperf.history.pages import ParetoData, _figure
     from torchperf.pareto import Estimate
     from torchperf.plots import save_figure
+    from torchperf.site.pages import ParetoData, _figure
 
     def est(v: float, unit: str) -> Estimate:
         return Estimate(v, v * 0.9, v * 1.1, 0.0, 1, (v,), True, unit)

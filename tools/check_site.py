@@ -433,7 +433,7 @@ def build_demo_site(root: str | os.PathLike[str], *, offline: bool = True, commi
     multiples show 3, to keep the demo fast (matplotlib is the slow part).
     """
     sys.path.insert(0, str(ROOT))
-    from torchperf.history.pages import publish
+    from torchperf.site.pages import publish
 
     repo = make_demo_history(root, commits=commits, regress_at=commits // 2)
     html = asv_publish(repo)

@@ -453,7 +453,7 @@ def cmd_regressions(args: argparse.Namespace) -> int:
 def cmd_pareto(args: argparse.Namespace) -> int:
     """Pareto plot of one revision of an asv history."""
     from torchperf.history import load_results
-    from torchperf.history.pages import revision_pareto_figure
+    from torchperf.site.pages import revision_pareto_figure
 
     df = load_results(_results_dir(args.results_dir))
     out = Path(args.output or f"pareto-{args.revision[:8]}.png")
@@ -465,7 +465,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Add torchperf's pages to a site made by ``asv publish``."""
-    from torchperf.history.pages import publish
+    from torchperf.site.pages import publish
 
     html_dir = publish(
         html_dir=args.html_dir, results_dir=args.results_dir, offline=args.offline

@@ -208,7 +208,7 @@ def run_quickstart(
     # 3. the site
     say("== 3/4  publishing the site (asv publish + torchperf pages, offline)")
     _run_logged([*_asv(), "publish"], log, say)
-    from torchperf.history.pages import publish
+    from torchperf.site.pages import publish
 
     html_dir = Path(publish(offline=True))
 

@@ -2,7 +2,7 @@
 
 Layer 7 of torchperf. Every function here is pure (data in, data out): the CLI
 (``torchperf compare`` / ``torchperf regressions``) and the published pages
-render what these return.
+(:mod:`torchperf.site`, which writes the files) render what these return.
 
 - :func:`load_results` -- any asv results directory -> tidy :class:`pandas.DataFrame`
 - :func:`compare_revisions` -- two commits, every benchmark: ratio, CI, p, verdict (FDR-controlled)

@@ -315,7 +315,7 @@ def vendor_asv_assets(
     if unknown:
         raise MissingDependencyError(
             "asv's index.html loads files from the internet that torchperf's offline mode does not "
-            f"know: {unknown}. Update torchperf.history.offline.ASSETS for this asv version, or "
+            f"know: {unknown}. Update torchperf.site.offline.ASSETS for this asv version, or "
             "publish without --offline."
         )
     # already vendored (second run): make sure the files are still there

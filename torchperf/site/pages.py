@@ -18,7 +18,7 @@
 
 and puts a ``torchperf`` link into the navigation bar of asv's ``index.html``.
 With ``offline=True`` asv's JavaScript/CSS dependencies are served from
-``<html_dir>/vendor/`` (see :mod:`torchperf.history.offline`).
+``<html_dir>/vendor/`` (see :mod:`torchperf.site.offline`).
 
 Safety: every string that comes from results (model names, benchmark names,
 parameters, environment names, commit hashes) is HTML-escaped; file names
@@ -1264,7 +1264,7 @@ def publish(
     offline : bool, default False
         Also serve asv's JavaScript/CSS dependencies from ``<html_dir>/vendor/``
         (downloaded once from the npm registry, verified, cached; see
-        :func:`torchperf.history.offline.vendor_asv_assets`), so the site works
+        :func:`torchperf.site.offline.vendor_asv_assets`), so the site works
         with no internet.
     conf_path : path-like, default "asv.conf.json"
         asv configuration; relative ``html_dir`` / ``results_dir`` in it are
@@ -1310,7 +1310,7 @@ def publish(
     build_pages(df, html_p / PAGES_DIR, pareto_revisions=pareto_revisions, history_revisions=history_revisions)
     inject_nav_link(index)
     if offline:
-        from torchperf.history.offline import vendor_asv_assets
+        from torchperf.site.offline import vendor_asv_assets
 
         vendor_asv_assets(html_p)
     return html_p

@@ -2,7 +2,7 @@
 
 Enable it in ``asv.conf.json``::
 
-    "plugins": [".torchperf.history.asv_plugin"]
+    "plugins": [".torchperf.site.asv_plugin"]
 
 (the leading dot makes asv import the module from the directory it runs in,
 the project root; with torchperf installed the module is found either way).
@@ -14,7 +14,7 @@ This module imports nothing heavy at import time.
 Environment variables:
 
 * ``TORCHPERF_PUBLISH_OFFLINE=1`` -- also vendor asv's JavaScript (see
-  :mod:`torchperf.history.offline`), like ``torchperf publish --offline``.
+  :mod:`torchperf.site.offline`), like ``torchperf publish --offline``.
 * ``TORCHPERF_PUBLISH_STRICT=1`` -- a failure in torchperf's pages fails
   ``asv publish``; by default it is logged as an asv warning and asv's own
   site is still written.
@@ -45,7 +45,7 @@ class TorchperfPages(OutputPublisher):
         from asv.console import log
 
         from torchperf.errors import TorchperfError
-        from torchperf.history.pages import publish
+        from torchperf.site.pages import publish
 
         offline = os.environ.get("TORCHPERF_PUBLISH_OFFLINE", "") not in ("", "0", "false", "no")
         strict = os.environ.get("TORCHPERF_PUBLISH_STRICT", "") not in ("", "0", "false", "no")
