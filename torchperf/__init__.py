@@ -46,6 +46,11 @@ _EXPORTS: dict[str, str] = {
     "Comparison": "torchperf.result",
     "format_quantity": "torchperf.result",
     "compare_result_samples": "torchperf.result",
+    # comparison
+    "Finding": "torchperf.comparison",
+    "adjust": "torchperf.comparison",
+    "compare_results": "torchperf.comparison",
+    "decide": "torchperf.comparison",
     # timing
     "AdaptiveStop": "torchperf.timing",
     "AdaptiveWarmup": "torchperf.timing",

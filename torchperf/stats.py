@@ -41,6 +41,7 @@ __all__ = [
     "EquivalenceResult",
     "LogRatioTest",
     "OutlierReport",
+    "RatioTest",
     "SampleComparison",
     "Summary",
     "benjamini_hochberg",
@@ -51,15 +52,19 @@ __all__ = [
     "hodges_lehmann",
     "holm",
     "log_ratio_test",
+    "log_t_test",
+    "mcnemar_ratio_test",
     "mean_ci",
     "median_ci",
     "prob_superiority",
+    "proportion_ratio_test",
     "quantile_ci",
     "quantile_ci_coverage",
     "ratio_ci_from_intervals",
     "required_sample_size",
     "summarize",
     "tost",
+    "welch_log_ratio_test",
     "wilson_ci",
 ]
 
@@ -1446,6 +1451,253 @@ def wilson_ci(
     center = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return min(max(0.0, center - half), p), max(min(1.0, center + half), p)
+
+
+# --------------------------------------------------------------------------- ratio tests
+#
+# Each function below returns a ratio, its two-sided interval and the p-value of "ratio = 1"
+# from ONE procedure, so that the interval excludes 1 exactly when p < 1 - confidence_level
+# (docs/statistics.md#rule-7). torchperf.comparison builds every comparison on them.
+
+
+@dataclass(frozen=True)
+class RatioTest:
+    """A ratio with its confidence interval and the p-value of the matching test.
+
+    The interval is the inversion of the test: it excludes 1 exactly when
+    ``p_value < 1 - confidence_level``.
+
+    Attributes
+    ----------
+    ratio : float
+        Point estimate, candidate / baseline.
+    ci_low, ci_high : float
+        Two-sided interval of the ratio at ``confidence_level``.
+    p_value : float
+        Two-sided p-value of ``H0: ratio = 1``.
+    confidence_level : float
+        Level of the interval.
+    method : str
+        ``"welch-log-t"``, ``"t-log"``, ``"mcnemar-exact"`` or ``"katz-log-z"``.
+
+    """
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    confidence_level: float
+    method: str
+
+    @property
+    def excludes_one(self) -> bool:
+        """Whether the interval excludes 1 (no change)."""
+        return bool(self.ci_low > 1.0 or self.ci_high < 1.0)
+
+
+def log_t_test(
+    log_ratio: float, se: float, df: float, *, confidence_level: float = 0.95
+) -> RatioTest:
+    """t-based interval and test of a log ratio from its estimate and standard error.
+
+    ``p = 2 · P(T_df > |d| / se)`` and ``exp(d ± t(1 − α/2, df) · se)``:
+    the interval excludes 1 exactly when ``p < α``. ``df = inf`` uses the
+    normal distribution. ``se == 0`` gives the point interval and p = 0 (or
+    1 when ``d == 0``); a non-finite ``se`` gives nan.
+
+    Parameters
+    ----------
+    log_ratio : float
+        Estimate ``d`` of ``log(candidate / baseline)``.
+    se : float
+        Its standard error (>= 0).
+    df : float
+        Degrees of freedom of the t reference (> 0; ``inf`` for normal).
+    confidence_level : float, default 0.95
+        Level of the interval.
+
+    Returns
+    -------
+    RatioTest
+        ``method="t-log"``.
+
+    """
+    cl = _check_confidence_level(confidence_level)
+    d, se, df = float(log_ratio), float(se), float(df)
+    if not math.isfinite(d):
+        raise InvalidParameterError(f"`log_ratio` must be finite; got {log_ratio!r}.")
+    if not (df > 0):
+        raise InvalidParameterError(f"`df` must be > 0 (inf for a normal reference); got {df!r}.")
+    ratio = math.exp(d)
+    if not math.isfinite(se) or se < 0:
+        return RatioTest(ratio, math.nan, math.nan, math.nan, cl, "t-log")
+    if se == 0:
+        return RatioTest(ratio, ratio, ratio, 0.0 if d != 0 else 1.0, cl, "t-log")
+    if math.isinf(df):
+        p = float(2 * _special.ndtr(-abs(d) / se))
+        q = float(_special.ndtri(0.5 + cl / 2))
+    else:
+        p = float(2 * _special.stdtr(df, -abs(d) / se))
+        q = float(_special.stdtrit(df, 0.5 + cl / 2))
+    return RatioTest(ratio, math.exp(d - q * se), math.exp(d + q * se), min(p, 1.0), cl, "t-log")
+
+
+def welch_log_ratio_test(
+    baseline: Sequence[float] | np.ndarray,
+    candidate: Sequence[float] | np.ndarray,
+    *,
+    confidence_level: float = 0.95,
+) -> RatioTest:
+    """Ratio of geometric means with the Welch t interval and test on log values.
+
+    The same Welch statistic, standard error and degrees of freedom give the
+    p-value and the interval (:func:`log_ratio_test`); p-value and interval
+    equal ``scipy.stats.ttest_ind(log c, log b, equal_var=False)`` and its
+    ``confidence_interval``, exponentiated. Two constant samples give the
+    exact ratio, a point interval and p = 0 (1 when equal).
+
+    Parameters
+    ----------
+    baseline, candidate : sequence of float
+        Positive, finite samples, at least 2 values each.
+    confidence_level : float, default 0.95
+        Level of the interval.
+
+    Returns
+    -------
+    RatioTest
+        ``method="welch-log-t"``.
+
+    """
+    t = log_ratio_test(baseline, candidate, confidence_level=confidence_level)
+    cl = _check_confidence_level(confidence_level)
+    return RatioTest(t.ratio, t.ci_low, t.ci_high, t.p_value, cl, "welch-log-t")
+
+
+def _check_outcomes(x: Any, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim != 1 or arr.size == 0:
+        raise InvalidParameterError(
+            f"`{name}` must be a non-empty 1-D sequence of per-example outcomes (True = correct); "
+            f"got shape {arr.shape}."
+        )
+    if arr.dtype != bool:
+        if not np.isin(arr, (0, 1)).all():
+            raise InvalidParameterError(
+                f"`{name}` must hold booleans or 0/1 (1 = correct); got other values."
+            )
+        arr = arr.astype(bool)
+    return arr
+
+
+def mcnemar_ratio_test(
+    baseline_correct: Sequence[bool] | np.ndarray,
+    candidate_correct: Sequence[bool] | np.ndarray,
+    *,
+    confidence_level: float = 0.95,
+) -> RatioTest:
+    """Exact McNemar test of two accuracies on the same examples, with the matching interval.
+
+    Of the ``D = b + c`` discordant examples (``b`` right only for the
+    baseline, ``c`` right only for the candidate), ``c ~ Binomial(D, π)`` with
+    ``π = 1/2`` under "same accuracy". The p-value is the exact two-sided
+    binomial test (``scipy.stats.binomtest(c, D, 0.5)``), and the interval of
+    π is its Clopper-Pearson inversion (``binomtest(...).proportion_ci(method="exact")``).
+    Given the ``k`` examples both got right, the accuracy ratio is
+    ``r(π) = (k + π D) / (k + (1 − π) D)``, increasing in π with ``r(1/2) = 1``,
+    so the interval ``(r(π_lo), r(π_hi))`` excludes 1 exactly when the test
+    rejects (an interval conditional on ``k`` and ``D``).
+
+    Parameters
+    ----------
+    baseline_correct, candidate_correct : sequence of bool
+        Per-example outcomes on the same examples, in the same order.
+    confidence_level : float, default 0.95
+        Level of the interval.
+
+    Returns
+    -------
+    RatioTest
+        ``method="mcnemar-exact"``; ``ratio`` is the candidate's accuracy over
+        the baseline's (inf when the baseline got nothing right).
+
+    """
+    cl = _check_confidence_level(confidence_level)
+    bc = _check_outcomes(baseline_correct, "baseline_correct")
+    cc = _check_outcomes(candidate_correct, "candidate_correct")
+    if bc.size != cc.size:
+        raise InvalidParameterError(
+            f"paired outcomes need the same examples; got {bc.size} baseline and {cc.size} "
+            "candidate outcomes. Compare accuracies on the same test set."
+        )
+    k = int(np.sum(bc & cc))
+    b = int(np.sum(bc & ~cc))
+    c = int(np.sum(~bc & cc))
+    d = b + c
+
+    def r(pi: float) -> float:
+        num, den = k + pi * d, k + (1 - pi) * d
+        return num / den if den > 0 else (math.inf if num > 0 else 1.0)
+
+    if d == 0:  # identical outcomes: equal accuracies, nothing to test
+        return RatioTest(1.0, 1.0, 1.0, 1.0, cl, "mcnemar-exact")
+    res = _sps.binomtest(c, d, 0.5)
+    ci = res.proportion_ci(confidence_level=cl, method="exact")
+    return RatioTest(
+        r(c / d), r(float(ci.low)), r(float(ci.high)), float(res.pvalue), cl, "mcnemar-exact"
+    )
+
+
+def proportion_ratio_test(
+    baseline_successes: int,
+    baseline_n: int,
+    candidate_successes: int,
+    candidate_n: int,
+    *,
+    confidence_level: float = 0.95,
+) -> RatioTest:
+    """Ratio of two independent proportions: Katz log interval with the matching z test.
+
+    ``log r = log(p2 / p1)`` with ``se² = 1/k2 − 1/n2 + 1/k1 − 1/n1`` (Katz et
+    al. 1978); ``p = 2 Φ(−|log r| / se)`` and ``r · exp(± z se)`` come from the
+    same statistic, so the interval excludes 1 exactly when ``p < α``. For
+    accuracies on one shared test set this ignores the pairing (conservative
+    when the models' errors are positively correlated); prefer
+    :func:`mcnemar_ratio_test` when per-example outcomes exist. A zero count
+    on either side gives nan (no log-scale test).
+
+    Parameters
+    ----------
+    baseline_successes, baseline_n, candidate_successes, candidate_n : int
+        Counts, ``0 <= successes <= n``, ``n >= 1``.
+    confidence_level : float, default 0.95
+        Level of the interval.
+
+    Returns
+    -------
+    RatioTest
+        ``method="katz-log-z"``.
+
+    """
+    cl = _check_confidence_level(confidence_level)
+    for name, v in (
+        ("baseline_successes", baseline_successes), ("baseline_n", baseline_n),
+        ("candidate_successes", candidate_successes), ("candidate_n", candidate_n),
+    ):  # fmt: skip
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise InvalidParameterError(f"`{name}` must be an integer >= 0; got {v!r}.")
+    k1, n1, k2, n2 = int(baseline_successes), int(baseline_n), int(candidate_successes), int(candidate_n)
+    if n1 == 0 or n2 == 0 or k1 > n1 or k2 > n2:
+        raise InvalidParameterError(
+            f"counts must satisfy 0 <= successes <= n and n >= 1; got {k1}/{n1} and {k2}/{n2}."
+        )
+    p1, p2 = k1 / n1, k2 / n2
+    if k1 == 0 or k2 == 0:
+        ratio = p2 / p1 if p1 > 0 else (1.0 if p2 == 0 else math.inf)
+        return RatioTest(ratio, math.nan, math.nan, math.nan, cl, "katz-log-z")
+    se = math.sqrt(max(1 / k2 - 1 / n2 + 1 / k1 - 1 / n1, 0.0))
+    t = log_t_test(math.log(p2 / p1), se, math.inf, confidence_level=cl)
+    return replace(t, method="katz-log-z")
 
 
 # --------------------------------------------------------------------------- outliers
