@@ -41,6 +41,7 @@ import numpy as np
 
 from torchperf import stats
 from torchperf.errors import InvalidParameterError
+from torchperf.metrics import Direction
 
 if TYPE_CHECKING:  # pragma: no cover
     from torchperf.result import BenchmarkResult
@@ -193,9 +194,9 @@ class Finding:
         return "improvement" if better else "regression"
 
     @property
-    def metric_direction(self) -> str:
-        """``"lower_is_better"`` or ``"higher_is_better"``."""
-        return "lower_is_better" if self.lower_is_better else "higher_is_better"
+    def metric_direction(self) -> Direction:
+        """:class:`~torchperf.metrics.Direction` (``"lower_is_better"`` or ``"higher_is_better"``)."""
+        return Direction.from_flag(self.lower_is_better)
 
     def as_dict(self, *, legacy: bool = False) -> dict[str, Any]:
         """A JSON-ready dict: ``context`` first, then every field and the derived properties.
@@ -227,7 +228,7 @@ class Finding:
         out.update(
             significant=self.significant,
             direction=self.direction,
-            metric_direction=self.metric_direction,
+            metric_direction=self.metric_direction.value,
             percent_change=_json_float(self.percent_change),
         )
         if legacy:
