@@ -183,7 +183,7 @@ def test_sequential_ratio_test_min_n_and_json():
 
 
 def test_bad_input_is_one_clear_error():
-    with pytest.raises(InvalidParameterError, match="Did you mean 0.05"):
+    with pytest.raises(InvalidParameterError, match=r"Did you mean 0\.05"):
         sequential_verdict([0.1, 0.2], alpha=5)
     with pytest.raises(InvalidParameterError, match=r"values\[1\] is nan"):
         sequential_verdict([0.1, float("nan")])
