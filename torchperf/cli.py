@@ -452,12 +452,13 @@ def cmd_regressions(args: argparse.Namespace) -> int:
 
 def cmd_pareto(args: argparse.Namespace) -> int:
     """Pareto plot of one revision of an asv history."""
-    from torchperf.history import load_results
+    from torchperf.history import load_results, resolve_commit
     from torchperf.site.pages import revision_pareto_figure
 
     df = load_results(_results_dir(args.results_dir))
-    out = Path(args.output or f"pareto-{args.revision[:8]}.png")
-    paths = revision_pareto_figure(df, args.revision, out)
+    commit = resolve_commit(df, args.revision)  # HEAD, HEAD~1, a branch, a tag or a hash prefix
+    out = Path(args.output or f"pareto-{commit[:8]}.png")
+    paths = revision_pareto_figure(df, commit, out)
     for p in paths:
         _out(str(p))
     return EXIT_OK

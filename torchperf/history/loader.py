@@ -365,14 +365,21 @@ def _rows_from_file(
 
 
 def resolve_commit(df: pd.DataFrame, rev: str) -> str:
-    """Resolve a (possibly abbreviated) commit hash against the commits present in ``df``.
+    """Resolve a revision name or (possibly abbreviated) hash to a commit present in ``df``.
+
+    As asv does, a name is first given to ``git rev-parse NAME^{commit}`` in the
+    project repository (``df.attrs["git_repo"]``, set by :func:`load_results`
+    when ``asv.conf.json``'s ``repo`` is reachable), so ``HEAD~1``, branch names
+    and tags work; when there is no repository or git does not know the name,
+    it is matched as a hash prefix against the commits that have results.
 
     Parameters
     ----------
     df : pandas.DataFrame
         A frame from :func:`load_results`.
     rev : str
-        A full hash or a unique prefix (asv file names use 8 characters).
+        A git revision name (``HEAD``, ``HEAD~1``, ``main``, ``v1.0``), a full
+        hash or a unique prefix (asv file names use 8 characters).
 
     Returns
     -------
@@ -382,13 +389,29 @@ def resolve_commit(df: pd.DataFrame, rev: str) -> str:
     Raises
     ------
     InvalidParameterError
-        If no commit or more than one commit starts with ``rev``.
+        If git names a commit that has no results, or no commit or more than
+        one commit starts with ``rev``.
 
     """
     if not isinstance(rev, str) or not rev.strip():
         raise InvalidParameterError(f"revision must be a non-empty commit hash prefix; got {rev!r}.")
-    rev = rev.strip().lower()
     commits = df["commit"].drop_duplicates()
+    repo = df.attrs.get("git_repo")
+    if repo:
+        from torchperf.history.gitorder import ProjectRepo, rev_parse
+
+        full = rev_parse(ProjectRepo(Path(repo), tuple(df.attrs.get("git_branches") or ("HEAD",))), rev)
+        if full is not None:
+            hit = [c for c in commits if c.lower() == full]
+            if hit:
+                return hit[0]
+            if full != rev.strip().lower():  # a name, not a hash that merely lacks results
+                raise InvalidParameterError(
+                    f"revision {rev.strip()!r} is commit {full[:12]} in {repo}, which has no asv "
+                    f"results in {df.attrs.get('results_dir', 'these results')}; run "
+                    f"`asv run {full[:12]}^!` first, or name a commit that has results."
+                )
+    rev = rev.strip().lower()
     matches = sorted(c for c in commits if c.lower().startswith(rev) or rev.startswith(c.lower()))
     if len(matches) == 1:
         return matches[0]
@@ -418,8 +441,12 @@ def load_results(
         An asv ``results_dir`` (containing ``benchmarks.json`` and one folder per machine).
     revision_order : iterable of str, optional
         Commit hashes oldest first (e.g. ``git rev-list --reverse --first-parent main``);
-        full hashes or prefixes. Without it, commits are ordered by their date
-        (asv's ``date`` field, the commit date), ties broken by hash.
+        full hashes or prefixes. Without it, the project's git history is used
+        when ``asv.conf.json``'s ``repo`` is reachable (first-parent chain of its
+        ``branches``, see :mod:`torchperf.history.gitorder`); otherwise commits
+        are ordered by their date (asv's ``date`` field, the author date), ties
+        broken by hash. ``df.attrs["revision_order"]`` says which (``"given"``,
+        ``"git"`` or ``"date"``).
     asv_config : path-like or mapping, optional
         ``asv.conf.json`` (or its parsed contents) whose ``regressions_thresholds``
         are stored in ``df.attrs["regressions_thresholds"]``. By default the first
@@ -481,12 +508,23 @@ def load_results(
         return df[list(COLUMNS) + env_cols]
     df["date"] = pd.to_datetime(df["date"], unit="ms", utc=True, errors="coerce")
     df["started_at"] = pd.to_datetime(df["started_at"], unit="ms", utc=True, errors="coerce")
-    # revision order
+    # revision order: the caller's, else git's (gitorder), else dates
     commits = df.groupby("commit", sort=False)["date"].min()
+    order_info: dict[str, Any] = {"revision_order": "given" if revision_order is not None else "date"}
+    if revision_order is None:
+        from torchperf.history.gitorder import revision_order as git_revision_order
+
+        revision_order, order_info = git_revision_order(
+            root, list(commits.index), commits.to_dict(), asv_config
+        )
     if revision_order is not None:
         order = [str(c).lower() for c in revision_order]
+        exact = {o: i for i, o in reversed(list(enumerate(order)))}
         pos: dict[str, int] = {}
         for c in commits.index:
+            if c.lower() in exact:
+                pos[c] = exact[c.lower()]
+                continue
             hit = [i for i, o in enumerate(order) if c.lower().startswith(o) or o.startswith(c.lower())]
             pos[c] = hit[0] if hit else len(order) + 1
         ordered = sorted(commits.index, key=lambda c: (pos[c], commits[c], c))
@@ -511,6 +549,7 @@ def load_results(
     )
     df = df.reset_index(drop=True)
     df.attrs["results_dir"] = str(root)
+    df.attrs.update(order_info)
     df.attrs["regressions_thresholds"] = _thresholds_for(root, asv_config)
     return df
 
