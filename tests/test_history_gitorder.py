@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -114,7 +113,7 @@ def test_order_follows_git_first_parent_not_author_dates(project):
     assert df.attrs["git_branches"] == ["main"] and df.attrs["off_branch_commits"] == 1
     rev = df.drop_duplicates("commit").set_index("commit")["revision"]
     # main's commits in chain order; the side commit right after its fork point (commit 11)
-    expected = m["new"][:12] + [m["side"]] + m["new"][12:]
+    expected = [*m["new"][:12], m["side"], *m["new"][12:]]
     assert list(rev.sort_values().index) == expected
     # asv's dates alone would have put them elsewhere: every third commit is "authored" 3 years early
     by_date = df.drop_duplicates("commit").sort_values("date")["commit"].tolist()

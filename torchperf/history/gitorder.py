@@ -60,7 +60,7 @@ class ProjectRepo:
 
 
 def _git(repo: Path, *args: str) -> str | None:
-    """stdout of ``git -C repo args``, or None when git is missing or the command fails."""
+    """Return the stdout of ``git -C repo args``, or None when git is missing or the command fails."""
     try:
         out = subprocess.run(
             ["git", "-C", str(repo), *args],
@@ -76,7 +76,7 @@ def _git(repo: Path, *args: str) -> str | None:
 
 
 def _is_local_repo(path: Path) -> bool:
-    """asv's test (``asv.plugins.git.Git.is_local_repo``): a ``.git`` entry or a bare ``objects/``."""
+    """Whether ``path`` is a repository by asv's test (``asv.plugins.git.Git.is_local_repo``): a ``.git`` entry or a bare ``objects/``."""
     return path.is_dir() and ((path / ".git").exists() or (path / "objects").is_dir())
 
 
