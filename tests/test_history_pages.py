@@ -55,7 +55,9 @@ def demo(tmp_path_factory):
     out = root / "html" / "torchperf"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        files = build_pages(df, out, pareto_revisions=1, history_revisions=2)
+        files = build_pages(
+            df, out, pareto_revisions=1, history_revisions=2, error_rate_examples=360, torchperf_version="9.9.9"
+        )
     return {"repo": repo, "df": df, "out": out, "files": files}
 
 
@@ -91,6 +93,7 @@ def test_pages_written(demo):
     latest = demo["df"].sort_values("revision")["commit"].iloc[-1]
     assert pareto[0].startswith(f"pareto-{latest[:8]}-")
     assert demo["files"][0] == out / "index.html"
+    assert "<td>torchperf</td><td>9.9.9</td>" in (out / "index.html").read_text(encoding="utf-8")  # passed in
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(manifest["files"]) == sorted(p.relative_to(out).as_posix() for p in demo["files"])
 
@@ -140,10 +143,11 @@ def test_links_resolve_and_file_names_are_safe(demo):
 
 def test_pareto_page_values_and_frontier(demo):
     from torchperf.site.pages import pareto_data
+    from torchperf.zoo import digits_test_examples
 
     df = demo["df"]
     latest = df.sort_values("revision")["commit"].iloc[-1]
-    data = pareto_data(df, latest[:10])
+    data = pareto_data(df, latest[:10], error_rate_examples=digits_test_examples())
     assert data.commit == latest and data.batch == "1"
     assert set(data.latency) == {"mlp", "mlp-int8", "cnn-im2col", EVIL, EVIL2}
     assert data.confidence_level == 0.95 and "order-statistic" in data.ci_source
@@ -153,6 +157,10 @@ def test_pareto_page_values_and_frontier(demo):
     for est in data.error_rate.values():
         assert est.unit == "%" and est.ci_low < est.value < est.ci_high
     assert data.error_rate_examples == 360
+    # without a test-set size (site/ no longer asks the zoo): no interval
+    assert all(e.ci_low == e.value == e.ci_high for e in pareto_data(df, latest).error_rate.values())
+    with pytest.raises(InvalidParameterError, match="digits_test_examples"):
+        pareto_data(df, latest, error_rate_examples="auto")
     assert data.peak_memory["mlp"].value == 40_000 * 5  # batch 1
     # batch 32 is selectable; an unknown one is an error
     assert pareto_data(df, latest, batch=32).peak_memory["mlp"].value == 40_000 * 5 * 32

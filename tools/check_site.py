@@ -433,13 +433,16 @@ def build_demo_site(root: str | os.PathLike[str], *, offline: bool = True, commi
     multiples show 3, to keep the demo fast (matplotlib is the slow part).
     """
     sys.path.insert(0, str(ROOT))
+    from torchperf import __version__
     from torchperf.site.pages import publish
+    from torchperf.zoo import digits_test_examples
 
     repo = make_demo_history(root, commits=commits, regress_at=commits // 2)
     html = asv_publish(repo)
     publish(
         html_dir=html, results_dir=repo / "results", offline=offline, conf_path=repo / "asv.conf.json",
-        pareto_revisions=2, history_revisions=3,
+        pareto_revisions=2, history_revisions=3, error_rate_examples=digits_test_examples(),
+        torchperf_version=__version__,
     )
     return html
 

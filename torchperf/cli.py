@@ -450,6 +450,13 @@ def cmd_regressions(args: argparse.Namespace) -> int:
     return EXIT_FOUND if rows else EXIT_OK
 
 
+def _zoo_test_examples() -> int | None:
+    """Size of the zoo's test split: the denominator of the error rates ``benchmarks/`` records."""
+    from torchperf.zoo import digits_test_examples
+
+    return digits_test_examples()
+
+
 def cmd_pareto(args: argparse.Namespace) -> int:
     """Pareto plot of one revision of an asv history."""
     from torchperf.history import load_results, resolve_commit
@@ -458,7 +465,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     df = load_results(_results_dir(args.results_dir))
     commit = resolve_commit(df, args.revision)  # HEAD, HEAD~1, a branch, a tag or a hash prefix
     out = Path(args.output or f"pareto-{commit[:8]}.png")
-    paths = revision_pareto_figure(df, commit, out)
+    paths = revision_pareto_figure(df, commit, out, error_rate_examples=_zoo_test_examples())
     for p in paths:
         _out(str(p))
     return EXIT_OK
@@ -469,7 +476,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from torchperf.site.pages import publish
 
     html_dir = publish(
-        html_dir=args.html_dir, results_dir=args.results_dir, offline=args.offline
+        html_dir=args.html_dir, results_dir=args.results_dir, offline=args.offline,
+        error_rate_examples=_zoo_test_examples(), torchperf_version=__version__,
     )
     _out(f"published: {Path(html_dir) / 'index.html'}")
     return EXIT_OK

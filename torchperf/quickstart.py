@@ -208,9 +208,13 @@ def run_quickstart(
     # 3. the site
     say("== 3/4  publishing the site (asv publish + torchperf pages, offline)")
     _run_logged([*_asv(), "publish"], log, say)
+    from torchperf import __version__
     from torchperf.site.pages import publish
+    from torchperf.zoo import digits_test_examples
 
-    html_dir = Path(publish(offline=True))
+    html_dir = Path(
+        publish(offline=True, error_rate_examples=digits_test_examples(), torchperf_version=__version__)
+    )
 
     # 4. what changed
     say("== 4/4  analysing the history")

@@ -44,8 +44,10 @@ class TorchperfPages(OutputPublisher):
         """Called by ``asv publish`` with its configuration; builds torchperf's pages."""
         from asv.console import log
 
+        from torchperf import __version__
         from torchperf.errors import TorchperfError
         from torchperf.site.pages import publish
+        from torchperf.zoo import digits_test_examples
 
         offline = os.environ.get("TORCHPERF_PUBLISH_OFFLINE", "") not in ("", "0", "false", "no")
         strict = os.environ.get("TORCHPERF_PUBLISH_STRICT", "") not in ("", "0", "false", "no")
@@ -56,6 +58,8 @@ class TorchperfPages(OutputPublisher):
                 results_dir=conf.results_dir,
                 offline=offline,
                 asv_config={"regressions_thresholds": dict(thresholds)},
+                error_rate_examples=digits_test_examples(),
+                torchperf_version=__version__,
             )
         except (TorchperfError, OSError, ValueError) as exc:
             if strict:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import ast
 import datetime
-import functools
 import hashlib
 import html
 import math
@@ -320,17 +319,6 @@ def _pick(df: pd.DataFrame, meta: Mapping[str, Any], kinds: Sequence[str] | None
     return None if best is None else best[1]
 
 
-@functools.lru_cache(maxsize=1)
-def _zoo_test_examples() -> int | None:
-    """Size of the zoo's test split (the denominator of ``track_error_rate``), if importable."""
-    try:
-        from torchperf.zoo import load_digits_split
-
-        return len(load_digits_split(seed=0).y_test)
-    except Exception:  # optional: sklearn missing, zoo changed -> no binomial intervals
-        return None
-
-
 def _plot_label(name: str) -> str:
     """Model name safe for matplotlib text (``$`` would start mathtext)."""
     return name.replace("$", r"\$")
@@ -344,7 +332,7 @@ def pareto_data(
     env: str | None = None,
     batch: str | int | None = None,
     confidence_level: float = 0.95,
-    error_rate_examples: int | str | None = "auto",
+    error_rate_examples: int | None = None,
 ) -> ParetoData:
     """Collect the zoo variants' latency, error rate and peak memory at one revision.
 
@@ -368,10 +356,11 @@ def pareto_data(
         Level of the intervals when raw samples were recorded (order-statistic
         CI of the median). Without samples asv's stored 99% CI is used and
         ``confidence_level`` of the result is 0.99.
-    error_rate_examples : int, "auto" or None
-        Test-set size for Wilson intervals of the error rate. ``"auto"``: the
-        size of the zoo's test split (:func:`torchperf.zoo.load_digits_split`),
-        which is what ``track_error_rate`` divides by; ``None``: no interval.
+    error_rate_examples : int or None
+        Test-set size for Wilson intervals of the error rate: for torchperf's
+        ``benchmarks/`` the size of the zoo's test split,
+        :func:`torchperf.zoo.digits_test_examples` (what ``track_error_rate``
+        divides by; the CLI passes it); ``None`` (default): no interval.
 
     Returns
     -------
@@ -487,18 +476,14 @@ def pareto_data(
         return Estimate(v, v, v, 0.0, 1, (v,), True, unit)
 
     n_ex: int | None
-    if error_rate_examples == "auto":
-        if err_r:
-            n_ex = _zoo_test_examples()
-        else:
-            n_ex = None
-    elif error_rate_examples is None:
+    if error_rate_examples is None:
         n_ex = None
     elif isinstance(error_rate_examples, int) and not isinstance(error_rate_examples, bool) and error_rate_examples > 0:
         n_ex = error_rate_examples
     else:
         raise InvalidParameterError(
-            f"`error_rate_examples` must be a positive int, 'auto' or None; got {error_rate_examples!r}."
+            f"`error_rate_examples` must be a positive int (the test-set size, e.g. "
+            f"torchperf.zoo.digits_test_examples()) or None; got {error_rate_examples!r}."
         )
     notes: list[str] = []
 
@@ -612,6 +597,7 @@ def revision_pareto_figure(
     env: str | None = None,
     batch: str | int | None = None,
     confidence_level: float = 0.95,
+    error_rate_examples: int | None = None,
 ) -> list[Path]:
     """Pareto plots of one revision: zoo variants' latency vs error rate and vs peak memory.
 
@@ -625,7 +611,7 @@ def revision_pareto_figure(
         ``<stem>.png``: latency vs error rate is written to ``<stem>.png`` and
         ``<stem>.svg``; latency vs peak memory to ``<stem>-memory.png`` and
         ``<stem>-memory.svg``. A figure whose metric was not measured is skipped.
-    machine, env, batch, confidence_level
+    machine, env, batch, confidence_level, error_rate_examples
         As in :func:`pareto_data` (default: first machine/environment, smallest batch).
 
     Returns
@@ -642,7 +628,10 @@ def revision_pareto_figure(
     """
     from torchperf.plots import save_figure
 
-    data = pareto_data(df, revision, machine=machine, env=env, batch=batch, confidence_level=confidence_level)
+    data = pareto_data(
+        df, revision, machine=machine, env=env, batch=batch, confidence_level=confidence_level,
+        error_rate_examples=error_rate_examples,
+    )
     stem = Path(output_path)
     if stem.suffix.lower() in (".png", ".svg", ".pdf"):
         stem = stem.with_suffix("")
@@ -957,7 +946,8 @@ def _fig_html(png: str, svg: str, caption: str, alt: str) -> str:
 
 
 def _pareto_pages(
-    site: _Site, df: pd.DataFrame, commits: Sequence[str], history: Sequence[str], confidence_level: float
+    site: _Site, df: pd.DataFrame, commits: Sequence[str], history: Sequence[str], confidence_level: float,
+    error_rate_examples: int | None = None,
 ) -> dict[str, Any]:
     """One page per revision in ``commits`` and the small-multiples page over ``history``."""
     from torchperf.plots import plot_pareto_history
@@ -971,7 +961,10 @@ def _pareto_pages(
         key = (commit, machine, env)
         if key not in data_cache:
             try:
-                data_cache[key] = pareto_data(df, commit, machine=machine, env=env, confidence_level=confidence_level)
+                data_cache[key] = pareto_data(
+                    df, commit, machine=machine, env=env, confidence_level=confidence_level,
+                    error_rate_examples=error_rate_examples,
+                )
             except InvalidParameterError:
                 data_cache[key] = None
         return data_cache[key]
@@ -1063,6 +1056,8 @@ def build_pages(
     history_revisions: int = 6,
     fdr: float = 0.05,
     confidence_level: float = 0.95,
+    error_rate_examples: int | None = None,
+    torchperf_version: str | None = None,
 ) -> list[Path]:
     """Write torchperf's pages for the history in ``df`` into ``out_dir``.
 
@@ -1081,6 +1076,11 @@ def build_pages(
         False-discovery rate of change points and comparisons.
     confidence_level : float, default 0.95
         Level of the Pareto plots' intervals when raw samples were recorded.
+    error_rate_examples : int, optional
+        Test-set size behind the recorded error rates (see :func:`pareto_data`).
+    torchperf_version : str, optional
+        Version shown on the hub page as the generator (the CLI passes
+        ``torchperf.__version__``); omitted when ``None``.
 
     Returns
     -------
@@ -1109,14 +1109,12 @@ def build_pages(
         zoo_commits = sub["commit"].tolist()
     commits = zoo_commits if pareto_revisions == 0 else zoo_commits[-pareto_revisions:]
     hist = zoo_commits[-history_revisions:] if history_revisions else []
-    par = _pareto_pages(site, df, commits, hist, confidence_level)
+    par = _pareto_pages(site, df, commits, hist, confidence_level, error_rate_examples)
 
     # hub
     order = df.drop_duplicates("commit").sort_values("revision")
     n_series = df.groupby(["machine", "env_name", "benchmark", "param_str"]).ngroups
     first, last = order.iloc[0], order.iloc[-1]
-    from torchperf import __version__ as tp_version
-
     facts = [
         ("results directory", df.attrs.get("results_dir", "")),
         ("revisions", f"{len(order)} ({_short(first['commit'])} … {_short(last['commit'])})"),
@@ -1125,8 +1123,9 @@ def build_pages(
         ("environments", ", ".join(sorted(df["env_name"].astype(str).unique()))),
         ("benchmarks", f"{df['benchmark'].nunique()} ({n_series} series)"),
         ("generated", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")),
-        ("torchperf", tp_version),
     ]
+    if torchperf_version is not None:
+        facts.append(("torchperf", torchperf_version))
     body = [
         _table(["", ""], [("", [_e(k), _e(v)]) for k, v in facts]),
         "<h2>Pages</h2><ul>",
@@ -1252,6 +1251,8 @@ def publish(
     pareto_revisions: int = 5,
     history_revisions: int = 6,
     asv_config: Mapping[str, Any] | None = None,
+    error_rate_examples: int | None = None,
+    torchperf_version: str | None = None,
 ) -> Path:
     """Add torchperf's pages to a site written by ``asv publish``.
 
@@ -1274,6 +1275,8 @@ def publish(
     asv_config : mapping, optional
         Parsed asv configuration to use instead of reading ``conf_path``
         (the asv plugin passes asv's own).
+    error_rate_examples, torchperf_version
+        See :func:`build_pages`.
 
     Returns
     -------
@@ -1307,7 +1310,10 @@ def publish(
     df = load_results(res_p, asv_config=conf)
     if df.empty:
         raise ResultsFileError(f"asv results in {res_p} hold no benchmark values; run `asv run` first.")
-    build_pages(df, html_p / PAGES_DIR, pareto_revisions=pareto_revisions, history_revisions=history_revisions)
+    build_pages(
+        df, html_p / PAGES_DIR, pareto_revisions=pareto_revisions, history_revisions=history_revisions,
+        error_rate_examples=error_rate_examples, torchperf_version=torchperf_version,
+    )
     inject_nav_link(index)
     if offline:
         from torchperf.site.offline import vendor_asv_assets

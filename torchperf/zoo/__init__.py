@@ -34,7 +34,7 @@ from torchperf.zoo.build import (
     default_cache_dir,
 )
 from torchperf.zoo.cnn import CNN, conv2d_im2col, conv2d_naive
-from torchperf.zoo.data import DigitsSplit, load_digits_split, synthetic_batch
+from torchperf.zoo.data import DigitsSplit, digits_test_examples, load_digits_split, synthetic_batch
 from torchperf.zoo.mlp import MLP, TrainingReport
 from torchperf.zoo.optimize import (
     LowRankMLP,
@@ -68,6 +68,7 @@ __all__ = [
     "conv2d_im2col",
     "conv2d_naive",
     "default_cache_dir",
+    "digits_test_examples",
     "load_digits_split",
     "low_rank",
     "prune",

@@ -9,13 +9,14 @@ and flattens each image to 64 values.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from torchperf.errors import InvalidParameterError
 
-__all__ = ["DigitsSplit", "load_digits_split", "synthetic_batch"]
+__all__ = ["DigitsSplit", "digits_test_examples", "load_digits_split", "synthetic_batch"]
 
 #: Fractions of the 1797 digits in the train / validation / test parts.
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
@@ -68,6 +69,21 @@ def _check_seed(seed: object) -> int:
             f"`seed` must be a non-negative int; got {seed!r}. Pass e.g. seed=0."
         )
     return int(seed)
+
+
+@functools.lru_cache(maxsize=8)
+def digits_test_examples(seed: int = 0) -> int | None:
+    """Number of examples in the test split of :func:`load_digits_split` (360 for seed 0).
+
+    It is the denominator of the error rate ``benchmarks/zoo_models.py`` records in asv,
+    which the history pages (:func:`torchperf.site.pages.publish`) need for Wilson
+    intervals. ``None`` when scikit-learn (which ships the digits) is not installed.
+    """
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return None
+    return len(load_digits_split(seed).y_test)
 
 
 def load_digits_split(seed: int = 0) -> DigitsSplit:
