@@ -381,6 +381,48 @@ _FINDING_COLUMNS = [
 ]
 
 
+def _cache_arg(args: argparse.Namespace) -> bool | str:
+    """``load_results(cache=...)`` from ``--no-cache`` / ``--cache-dir``."""
+    if getattr(args, "no_cache", False):
+        return False
+    return getattr(args, "cache_dir", None) or True
+
+
+def _add_cache_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-cache", action="store_true",
+        help="parse every asv results file; neither read nor write the history cache",
+    )
+    p.add_argument(
+        "--cache-dir", metavar="DIR",
+        help="history cache of this results directory (default: under $TORCHPERF_CACHE_DIR or "
+        "the user cache dir; see `torchperf cache path`)",
+    )
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """Show or delete the history cache."""
+    from torchperf.history.store import cache_root, clear_cache, default_store_dir
+
+    if args.action == "path":
+        if args.all:
+            _out(str(cache_root()))
+        else:
+            _out(str(args.cache_dir or default_store_dir(_results_dir(args.results_dir))))
+        return EXIT_OK
+    if args.all:
+        removed = clear_cache()
+    elif args.cache_dir:
+        removed = clear_cache(cache_dir=args.cache_dir)
+    else:
+        removed = clear_cache(_results_dir(args.results_dir))
+    for path in removed:
+        _out(f"removed {path}")
+    if not removed:
+        _out("no history cache to remove.")
+    return EXIT_OK
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two saved runs, or two revisions of an asv history."""
     a, b = Path(args.a), Path(args.b)
@@ -416,7 +458,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from torchperf.history import compare_revisions, load_results
 
     results_dir = _results_dir(args.results_dir)
-    df = load_results(results_dir)
+    df = load_results(results_dir, cache=_cache_arg(args))
     findings = compare_revisions(
         df, args.a, args.b, confidence_level=args.confidence_level, fdr=args.fdr
     )
@@ -437,7 +479,7 @@ def cmd_regressions(args: argparse.Namespace) -> int:
     """Change points and significant regressions across an asv history."""
     from torchperf.history import find_regressions, load_results
 
-    df = load_results(_results_dir(args.results_dir))
+    df = load_results(_results_dir(args.results_dir), cache=_cache_arg(args))
     found = find_regressions(df, since=args.since)
     rows = _finding_rows(found)
     if args.format == "json":
@@ -462,7 +504,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from torchperf.history import load_results, resolve_commit
     from torchperf.site.pages import revision_pareto_figure
 
-    df = load_results(_results_dir(args.results_dir))
+    df = load_results(_results_dir(args.results_dir), cache=_cache_arg(args))
     commit = resolve_commit(df, args.revision)  # HEAD, HEAD~1, a branch, a tag or a hash prefix
     out = Path(args.output or f"pareto-{commit[:8]}.png")
     paths = revision_pareto_figure(df, commit, out, error_rate_examples=_zoo_test_examples())
@@ -610,18 +652,28 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--confidence-level", type=_probability("--confidence-level"), default=0.95)
     c.add_argument("--fdr", type=_probability("--fdr"), default=0.05)
     c.add_argument("--all", action="store_true", help="also list equivalent benchmarks")
+    _add_cache_args(c)
     c.set_defaults(func=cmd_compare)
 
     g = sub.add_parser("regressions", help="change points and regressions across asv history")
     g.add_argument("--results-dir")
     g.add_argument("--since", metavar="REV")
     g.add_argument("--format", choices=("table", "json"), default="table")
+    _add_cache_args(g)
     g.set_defaults(func=cmd_regressions)
+
+    ca = sub.add_parser("cache", help="show or delete the columnar history cache")
+    ca.add_argument("action", choices=("clear", "path"))
+    ca.add_argument("--results-dir")
+    ca.add_argument("--cache-dir", metavar="DIR", help="this cache directory")
+    ca.add_argument("--all", action="store_true", help="every cached results directory")
+    ca.set_defaults(func=cmd_cache)
 
     pa = sub.add_parser("pareto", help="Pareto plot of one revision of an asv history")
     pa.add_argument("--results-dir")
     pa.add_argument("--revision", required=True, metavar="REV")
     pa.add_argument("--output", "-o", metavar="FILE")
+    _add_cache_args(pa)
     pa.set_defaults(func=cmd_pareto)
 
     pu = sub.add_parser("publish", help="add torchperf pages to an `asv publish` site")

@@ -27,7 +27,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "load_env_facts",
     "load_results",
     "resolve_commit",
+    "revision_ranks",
 ]
 
 #: Columns of the frame returned by :func:`load_results`, in order. Matrix
@@ -427,11 +428,66 @@ def resolve_commit(df: pd.DataFrame, rev: str) -> str:
     )
 
 
+def revision_ranks(
+    root: Path,
+    commits: pd.Series,
+    revision_order: Iterable[str] | None = None,
+    asv_config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """Position of each commit in the history (0 = oldest): the caller's order, else git's, else dates.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The results directory (git's order comes from the repository of its asv.conf.json).
+    commits : pandas.Series
+        Commit hash -> its date (UTC timestamp, ``NaT`` when unknown).
+    revision_order : iterable of str, optional
+        Commit hashes (or prefixes) oldest first; see :func:`load_results`.
+    asv_config : path-like or mapping, optional
+        As in :func:`load_results`.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{commit: position}`` and the order's provenance (``df.attrs`` entries).
+
+    """
+    import pandas as pd
+
+    order_info: dict[str, Any] = {"revision_order": "given" if revision_order is not None else "date"}
+    if revision_order is None:
+        from torchperf.history.gitorder import revision_order as git_revision_order
+
+        revision_order, order_info = git_revision_order(
+            root, list(commits.index), commits.to_dict(), asv_config
+        )
+    if revision_order is not None:
+        order = [str(c).lower() for c in revision_order]
+        exact = {o: i for i, o in reversed(list(enumerate(order)))}
+        pos: dict[str, int] = {}
+        for c in commits.index:
+            if c.lower() in exact:
+                pos[c] = exact[c.lower()]
+                continue
+            hit = [i for i, o in enumerate(order) if c.lower().startswith(o) or o.startswith(c.lower())]
+            pos[c] = hit[0] if hit else len(order) + 1
+        ordered = sorted(commits.index, key=lambda c: (pos[c], commits[c], c))
+    else:
+        ordered = [c for _, c in sorted((d if pd.notna(d) else pd.Timestamp.max.tz_localize("UTC"), c) for c, d in commits.items())]
+    return {c: i for i, c in enumerate(ordered)}, order_info
+
+
 def load_results(
     results_dir: str | os.PathLike[str],
     *,
     revision_order: Iterable[str] | None = None,
     asv_config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    cache: bool | str | os.PathLike[str] = True,
+    bench: str | None = None,
+    machine: str | None = None,
+    env: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Load every asv result under ``results_dir`` into a tidy frame, one row per value.
 
@@ -452,6 +508,19 @@ def load_results(
         are stored in ``df.attrs["regressions_thresholds"]``. By default the first
         ``asv.conf.json`` found in the parent or grandparent of ``results_dir``
         (``results`` or ``.asv/results`` layouts) is used when present.
+    cache : bool or path-like, default True
+        Read through the columnar cache (:mod:`torchperf.history.store`): only
+        results files that are new or changed are parsed; the frame is exactly
+        the one parsing every file gives. A path names the cache directory;
+        False parses every file and touches no cache.
+    bench, env : str, optional
+        Regular expressions (:func:`re.search`) on the benchmark / environment
+        name: only matching values are loaded (files of other environments are
+        not parsed).
+    machine : str, optional
+        Load only this machine (other machines' files are not parsed).
+    progress : callable, optional
+        ``progress("parse", files_done, files_total)`` while results files are parsed.
 
     Returns
     -------
@@ -485,52 +554,34 @@ def load_results(
             f"asv results directory {root} does not exist; pass the `results_dir` of your "
             "asv.conf.json (run `asv run` first if there are no results yet)."
         )
+    from torchperf.history.store import Scope, load_raw
+
+    scope = Scope(bench=bench, machine=machine, env=env)
     benchmarks = _read_benchmarks(root)
-    rows: list[dict[str, Any]] = []
-    n_files = 0
-    for mdir, machine in _machine_dirs(root):
-        for f in sorted(mdir.glob("*.json")):
-            if f.name in _SKIP:
-                continue
-            n_files += 1
-            file_rows = _rows_from_file(f, machine, benchmarks)
-            if file_rows:
-                rows.extend(file_rows)
+    df, files, n_files = load_raw(
+        root, cache=cache, scope=scope, benchmarks=benchmarks, progress=progress
+    )
     if n_files == 0:
+        if not scope.empty:
+            raise ResultsFileError(
+                f"no asv results files under {root} match the scope ({scope.describe()}); "
+                "check --machine/--env against the machine folders and file names."
+            )
         raise ResultsFileError(
             f"no asv results files found under {root} (expected <machine>/<hash>-<env>.json); "
             "check the path or run `asv run` first."
         )
-    env_cols = sorted({k for r in rows for k in r if k.startswith("env_") and k not in COLUMNS})
-    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "revision"] + env_cols)
+    env_cols = [c for c in df.columns if c not in COLUMNS]
     if df.empty:
         df["revision"] = pd.Series(dtype="int64")
         return df[list(COLUMNS) + env_cols]
     df["date"] = pd.to_datetime(df["date"], unit="ms", utc=True, errors="coerce")
     df["started_at"] = pd.to_datetime(df["started_at"], unit="ms", utc=True, errors="coerce")
-    # revision order: the caller's, else git's (gitorder), else dates
-    commits = df.groupby("commit", sort=False)["date"].min()
-    order_info: dict[str, Any] = {"revision_order": "given" if revision_order is not None else "date"}
-    if revision_order is None:
-        from torchperf.history.gitorder import revision_order as git_revision_order
-
-        revision_order, order_info = git_revision_order(
-            root, list(commits.index), commits.to_dict(), asv_config
-        )
-    if revision_order is not None:
-        order = [str(c).lower() for c in revision_order]
-        exact = {o: i for i, o in reversed(list(enumerate(order)))}
-        pos: dict[str, int] = {}
-        for c in commits.index:
-            if c.lower() in exact:
-                pos[c] = exact[c.lower()]
-                continue
-            hit = [i for i, o in enumerate(order) if c.lower().startswith(o) or o.startswith(c.lower())]
-            pos[c] = hit[0] if hit else len(order) + 1
-        ordered = sorted(commits.index, key=lambda c: (pos[c], commits[c], c))
-    else:
-        ordered = [c for _, c in sorted((d if pd.notna(d) else pd.Timestamp.max.tz_localize("UTC"), c) for c, d in commits.items())]
-    rank = {c: i for i, c in enumerate(ordered)}
+    # revision order over every results file in machine/environment scope (a --bench
+    # restriction does not renumber the history): the caller's, else git's (gitorder), else dates
+    file_dates = pd.to_datetime(files["date"], unit="ms", utc=True, errors="coerce")
+    commits = file_dates.groupby(files["commit"].to_numpy(), sort=False).min()
+    rank, order_info = revision_ranks(root, commits, revision_order, asv_config)
     df["revision"] = df["commit"].map(rank).astype("int64")
     # side store
     facts = load_env_facts(root)

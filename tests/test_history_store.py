@@ -1,0 +1,211 @@
+"""torchperf.history.store: the columnar cache returns exactly what parsing every file returns."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from torchperf.errors import CorruptResultsWarning, InvalidParameterError
+from torchperf.history import load_results
+from torchperf.history.store import (
+    HistoryStore,
+    clear_cache,
+    default_store_dir,
+)
+
+REAL = Path(__file__).parent / "data" / "asv-real" / "results"
+
+
+def _copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "results"
+    shutil.copytree(REAL, dst)
+    return dst
+
+
+def _load(root: Path, cache, **kw) -> tuple[pd.DataFrame, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = load_results(root, cache=cache, **kw)
+    return df, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
+def _same_as_cold(root: Path, store: Path, tmp_path: Path) -> tuple[pd.DataFrame, int]:
+    """Warm (``store``), cold (a new store) and no-cache loads are identical, warnings too."""
+    parsed = HistoryStore(root, store).update().n_parsed
+    warm, w_warm = _load(root, store)
+    cold_dir = tmp_path / f"cold-{len(list(tmp_path.iterdir()))}"
+    cold, w_cold = _load(root, cold_dir)
+    plain, w_plain = _load(root, False)
+    pd.testing.assert_frame_equal(warm, plain)
+    pd.testing.assert_frame_equal(cold, plain)
+    assert w_warm == w_cold == w_plain
+    return warm, parsed
+
+
+def test_warm_run_equals_cold_after_adding_changing_and_deleting_files(tmp_path):
+    root = _copy(tmp_path)
+    store = tmp_path / "store"
+    box = root / "fixture-box"
+    files = sorted(p for p in box.glob("*.json") if p.name != "machine.json")
+    held = tmp_path / "held"
+    held.mkdir()
+    for f in files[-3:]:  # start without the last three files
+        f.rename(held / f.name)
+    df0, parsed = _same_as_cold(root, store, tmp_path)
+    assert parsed == len(files) - 3
+
+    # nothing changed: nothing is parsed
+    assert HistoryStore(root, store).update().n_parsed == 0
+
+    # add three files
+    for f in held.iterdir():
+        f.rename(box / f.name)
+    df1, parsed = _same_as_cold(root, store, tmp_path)
+    assert parsed == 3 and len(df1) > len(df0)
+
+    # change one file's values (same size is not needed: content hash decides)
+    target = files[5]
+    d = json.loads(target.read_text())
+    name = next(iter(d["results"]))
+    d["results"][name][0] = [v * 2 if isinstance(v, float) else v for v in d["results"][name][0]]
+    target.write_text(json.dumps(d))
+    df2, parsed = _same_as_cold(root, store, tmp_path)
+    assert parsed == 1
+    assert not df2["value"].equals(df1["value"])
+
+    # delete one file, corrupt another (its warning is replayed on warm runs)
+    files[2].unlink()
+    files[7].write_text('{"commit_hash": "abc", "results": ')
+    df3, parsed = _same_as_cold(root, store, tmp_path)
+    assert parsed == 1 and len(df3) < len(df2)
+    _, w = _load(root, store)
+    assert sum("CorruptResultsWarning" in m and files[7].name in m for m in w) == 1
+
+    # touching a file (new mtime, same content) does not re-parse it
+    os.utime(files[9], ns=(files[9].stat().st_atime_ns, files[9].stat().st_mtime_ns + 10**9))
+    assert HistoryStore(root, store).update().n_parsed == 0
+
+
+@pytest.mark.parametrize("damage", ["manifest-garbage", "manifest-version", "fragment-truncated",
+                                    "fragment-missing", "other-results-dir"])
+def test_corrupt_or_stale_cache_is_rebuilt_with_one_warning(tmp_path, damage):
+    root = _copy(tmp_path)
+    store = tmp_path / "store"
+    expected, _ = _load(root, False)
+    _load(root, store)
+    manifest = store / "manifest.json"
+    frag = next((store / "groups").glob("*.parquet"))
+    if damage == "manifest-garbage":
+        manifest.write_text("{not json")
+    elif damage == "manifest-version":
+        m = json.loads(manifest.read_text())
+        m["version"] = 0
+        manifest.write_text(json.dumps(m))
+    elif damage == "fragment-truncated":
+        frag.write_bytes(frag.read_bytes()[:100])
+    elif damage == "fragment-missing":
+        frag.unlink()
+    else:
+        m = json.loads(manifest.read_text())
+        m["results_dir"] = "/somewhere/else"
+        manifest.write_text(json.dumps(m))
+    df, w = _load(root, store)
+    pd.testing.assert_frame_equal(df, expected)
+    assert sum(m.startswith("CacheRebuiltWarning") for m in w) == 1, w
+    # rebuilt: the next run is clean
+    df, w = _load(root, store)
+    pd.testing.assert_frame_equal(df, expected)
+    assert w == []
+
+
+def test_default_location_and_clear(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHPERF_CACHE_DIR", str(tmp_path / "root"))
+    root = _copy(tmp_path)
+    load_results(root)
+    where = default_store_dir(root)
+    assert where.parent == tmp_path / "root" and (where / "manifest.json").is_file()
+    assert not any(p.name.startswith(".torchperf") for p in root.rglob("*"))  # results untouched
+    with pytest.raises(InvalidParameterError, match="not a torchperf history cache"):
+        clear_cache(cache_dir=root)
+    assert clear_cache(root) == [where] and not where.exists()
+    load_results(root)
+    assert clear_cache() == [where]
+
+
+def test_no_cache_touches_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHPERF_CACHE_DIR", str(tmp_path / "root"))
+    load_results(_copy(tmp_path), cache=False)
+    assert not (tmp_path / "root").exists()
+
+
+def test_scope_restricts_what_is_loaded(tmp_path):
+    root = _copy(tmp_path)
+    # a second machine whose (corrupt) file must not even be parsed under --machine
+    other = root / "other-box"
+    other.mkdir()
+    (other / "machine.json").write_text(json.dumps({"machine": "other-box"}))
+    (other / "deadbeef-virtualenv-py3.11.json").write_text("{broken")
+    store = tmp_path / "store"
+    full, w = _load(root, False)
+    assert any("deadbeef" in m for m in w)
+    for cache in (False, store):
+        df, w = _load(root, cache, machine="fixture-box")
+        assert not any("deadbeef" in m for m in w)
+        pd.testing.assert_frame_equal(df, full)
+        df, _ = _load(root, cache, bench=r"Steps\.time_(regress|improve)")
+        want = full[full["benchmark"].str.contains(r"Steps\.time_(?:regress|improve)")]
+        pd.testing.assert_frame_equal(df, want.reset_index(drop=True), check_dtype=False)
+        df, w = _load(root, cache, env="^virtualenv")  # only the corrupt file's environment
+        assert df.empty or set(df["env_name"]) <= {"virtualenv-py3.11"}
+    with pytest.raises(InvalidParameterError, match="regular expression"):
+        load_results(root, cache=False, bench="(")
+
+
+def test_progress_reports_files(tmp_path):
+    root = _copy(tmp_path)
+    calls = []
+    load_results(root, cache=tmp_path / "s", progress=lambda *a: calls.append(a))
+    n = len([p for p in (root / "fixture-box").glob("*.json") if p.name != "machine.json"])
+    assert calls[-1] == ("parse", n, n) and len(calls) == n
+    calls.clear()
+    load_results(root, cache=tmp_path / "s", progress=lambda *a: calls.append(a))
+    assert calls == []  # warm: nothing parsed
+
+
+def test_corrupt_results_warnings_are_the_loaders(tmp_path):
+    root = _copy(tmp_path)
+    bad = root / "fixture-box" / "00000000-existing-py.json"
+    bad.write_text("[1, 2")
+    for cache in (tmp_path / "s", tmp_path / "s", False):
+        with pytest.warns(CorruptResultsWarning, match="00000000-existing-py.json"):
+            load_results(root, cache=cache)
+
+
+def test_cli_cache_commands_and_no_cache(tmp_path, monkeypatch, capsys):
+    from torchperf import cli
+
+    monkeypatch.setenv("TORCHPERF_CACHE_DIR", str(tmp_path / "root"))
+    root = _copy(tmp_path)
+    assert cli.main(["regressions", "--results-dir", str(root), "--no-cache"]) == 1
+    assert not (tmp_path / "root").exists()
+    assert cli.main(["regressions", "--results-dir", str(root)]) == 1
+    where = default_store_dir(root)
+    assert where.is_dir()
+    custom = tmp_path / "custom"
+    assert cli.main(["regressions", "--results-dir", str(root), "--cache-dir", str(custom)]) == 1
+    assert (custom / "manifest.json").is_file()
+    capsys.readouterr()
+    assert cli.main(["cache", "path", "--results-dir", str(root)]) == 0
+    assert capsys.readouterr().out.strip() == str(where)
+    assert cli.main(["cache", "clear", "--results-dir", str(root)]) == 0
+    assert f"removed {where}" in capsys.readouterr().out and not where.exists()
+    assert cli.main(["cache", "clear", "--cache-dir", str(custom)]) == 0
+    assert not custom.exists()
+    assert cli.main(["cache", "clear", "--cache-dir", str(root)]) == 2  # not a cache: refused
+    assert "not a torchperf history cache" in capsys.readouterr().err
