@@ -6,27 +6,41 @@ BLAS switch between environments cannot look like a code regression.
 
 Method (per series, on ``log(value)``; values <= 0 are analysed unlogged)
 --------------------------------------------------------------------------
-1. **Outlier guard.** Points further than ``outlier_k`` robust standard
-   deviations from a running median of 5 are replaced by that running median.
-   The noise scale is ``1.4826 * MAD(diff(y)) / sqrt(2)``: differences of
-   neighbours are insensitive to steps and slow drift. A single-commit spike
-   therefore cannot create or hide a step.
-2. **Binary segmentation.** For a segment, the two-sample t statistic of every
-   admissible split (at least ``min_size`` points each side) is computed with
-   cumulative sums (O(n)); the best split's p-value is Bonferroni-corrected for
-   the number of splits looked at, which makes the location search honest.
-   Segments split while that corrected p is below ``split_alpha``.
-3. **Local confirmation, drift-aware.** Each candidate is re-tested on the
-   data between its neighbouring change points (at most ``window`` points per
-   side): a level model ``y = a + delta [t >= k]`` and, when the data show a
-   significant common slope, a trend model ``y = a + b t + delta [t >= k]``.
-   Gradual drift is absorbed by ``b``; only the jump ``delta`` counts. The
-   candidate's p-value is again Bonferroni-corrected for the positions it
-   could have taken in that window.
-4. **Many series.** The p-values of all candidates of all series are adjusted
-   with Benjamini-Hochberg; a change point is reported when its q-value is at
-   most ``fdr`` **and** ``|ratio - 1|`` reaches the benchmark's threshold
-   (``min_effect``, or asv's ``regressions_thresholds`` entry for it).
+1. **Noise.** The per-revision noise SD ``sigma`` comes from neighbour
+   differences (the larger of the MAD estimate and the 90%-trimmed RMS, so a
+   second mode of the noise is seen); a revision whose stored uncertainty
+   (raw samples, asv's 99% CI, or quartiles over ``sqrt(repeat)``) is larger
+   than usual gets a larger variance and counts less.
+2. **Outlier guard.** A point far (``outlier_k`` robust SDs) from the levels of
+   the 3 revisions before it and the 3 after it, and from both neighbours, is
+   set aside; so are two neighbouring points that together stand apart. A
+   point next to a step is close to one of the two levels and is kept.
+3. **Multiscale scan.** For every window ``(s, k, e)`` of a grid of side
+   lengths (3, 4, 5, 6, 8, ... up to ``window``, and every window that reaches
+   the series start or end, where a side may be as short as ``min_size``), the
+   weighted two-sample z of the levels either side of ``k``. Its p-value (t
+   tail) is multiplied by the effective number of windows (``0.1 n^2`` or the
+   number of windows, whichever is smaller; calibrated by simulation) — a scan
+   bound, so short levels and steps near the series ends are reachable
+   without paying a Bonferroni price for every overlapping window.
+4. **Greedy selection.** Windows are taken best-first (smallest p) as long as
+   p <= ``split_alpha``; a window is dropped once a chosen split lies strictly
+   inside it. A bump (a regression fixed N >= 3 revisions later) is two
+   changes whose windows share an end.
+5. **Magnitude and drift.** Each change is re-estimated between its
+   neighbouring changes (at most ``window`` revisions per side); when a common
+   slope is significant there (p < 0.01) the jump is re-tested with the slope
+   fitted (``method="trend-adjusted"``) and must stay significant.
+6. **Environments and machines.** Series of one benchmark (same parameters) in
+   other environments or on other machines are tested at every commit where
+   any of them has a candidate (their own local test there needs no search
+   correction); the members' evidence is combined (Stouffer) and a series with
+   its own candidate gets ``min(1, 2 min(p_own, p_combined))``.
+7. **Many series.** The p-values of all candidates of all series are adjusted
+   with Benjamini-Hochberg (quiet series count as p = 1); a change point is
+   reported when its q-value is at most ``fdr`` **and** ``|ratio - 1|``
+   reaches the benchmark's threshold (``min_effect``, or asv's
+   ``regressions_thresholds`` entry for it).
 
 Each change point names the last good and first bad commit (the neighbouring
 revisions that have data for this series), the ratio ``exp(delta)`` with its
@@ -41,6 +55,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +77,7 @@ __all__ = [
 
 SERIES_KEYS = ("machine", "env_name", "benchmark", "param_str")
 ENV_FACTS = ("python", "numpy_version", "blas_library", "blas_version", "blas_threads")
+_UNCERTAINTY = ("ci_low", "ci_high", "q25", "q75", "repeat", "samples")
 
 
 @dataclass(frozen=True)
@@ -153,24 +169,57 @@ def _noise_scale(y: np.ndarray) -> float:
     return float(1.4826 * np.median(d) / math.sqrt(2))
 
 
-def _outliers(y: np.ndarray, k: float) -> np.ndarray:
-    """Boolean mask of single-commit outliers: far from the running median of 5.
+def _outliers(y: np.ndarray, k: float, sigma: float | None = None) -> np.ndarray:
+    """Boolean mask of single-commit outliers: far from the levels on both sides.
 
-    The noise scale comes from neighbour differences (robust to steps). In a
-    deterministic series (zero noise) only isolated points that differ from
-    both neighbours' level count. A level that lasts 3 or more revisions is
-    never an outlier, because the running median of 5 follows it.
+    A point is an outlier when it lies more than ``k`` noise SDs from the median of
+    the 3 points before it **and** from the median of the 3 points after it (one side
+    at the series ends), and more than ``k`` SDs from each neighbour. A point
+    next to a step is close to one of the two levels, so a step never creates an
+    outlier and a spike next to a step is still caught. Two neighbouring points
+    that together stand apart from the 3 points before and the 3 after (same side)
+    are outliers too: a level must last 3 revisions inside a series to count. The noise scale comes from neighbour differences
+    (robust to steps). In a deterministic series (zero noise) only isolated points
+    that differ from both neighbours count.
     """
-    if y.size < 5:
-        return np.zeros(y.size, dtype=bool)
-    sigma = _noise_scale(y)
-    rm = _running_median(y, 5)
+    n = y.size
+    if n < 5:
+        return np.zeros(n, dtype=bool)
+    if sigma is None:
+        sigma = _noise_scale(y)
     if sigma == 0:
+        rm = _running_median(y, 5)
         bad = y != rm
         iso = np.zeros_like(bad)
         iso[1:-1] = bad[1:-1] & ~bad[:-2] & ~bad[2:]
         return iso
-    return np.abs(y - rm) > k * sigma
+    lim = k * sigma
+    pad = np.r_[np.full(3, np.nan), y, np.full(3, np.nan)]
+    win = np.lib.stride_tricks.sliding_window_view(pad, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(win, axis=1)  # med[j] = median of y[j-3:j]
+    left, right = med[:n], med[4 : n + 4]  # 3 points before i; 3 points after i
+    far_l = ~(np.abs(y - left) <= lim)  # NaN (no points on that side) counts as far
+    far_r = ~(np.abs(y - right) <= lim)
+    jump = np.abs(np.diff(y)) > lim  # jump[i]: between i and i + 1
+    far_prev = np.r_[True, jump]
+    far_next = np.r_[jump, True]
+    out = far_l & far_r & far_prev & far_next
+    # pairs: two close points far from the 3 before and the 3 after (never at a series end)
+    if n >= 8:
+        i = np.arange(3, n - 4)
+        j = i + 1
+        r2 = med[j + 4]  # 3 points after j
+        pair = (
+            ~jump[i] & jump[i - 1] & jump[j]
+            & (np.abs(y[i] - left[i]) > lim) & (np.abs(y[j] - left[i]) > lim)
+            & (np.abs(y[i] - r2) > lim) & (np.abs(y[j] - r2) > lim)
+            & (np.sign(y[i] - left[i]) == np.sign(y[i] - r2))
+        )
+        out[i[pair]] = True
+        out[j[pair]] = True
+    return out
 
 
 def _clean(y: np.ndarray, k: float) -> tuple[np.ndarray, float]:
@@ -180,26 +229,103 @@ def _clean(y: np.ndarray, k: float) -> tuple[np.ndarray, float]:
     return yc, _noise_scale(yc)
 
 
-def _best_split(y: np.ndarray, min_size: int) -> tuple[int, float, int]:
-    """Best two-sample split of ``y``: (index k of first point after the split, |t|, #splits)."""
-    n = y.size
-    ks = np.arange(min_size, n - min_size + 1)
-    if ks.size == 0:
-        return -1, 0.0, 0
-    c1 = np.concatenate([[0.0], np.cumsum(y)])
-    c2 = np.concatenate([[0.0], np.cumsum(y * y)])
-    nl = ks.astype(float)
-    nr = n - nl
-    sl, sr = c1[ks], c1[n] - c1[ks]
-    ml, mr = sl / nl, sr / nr
-    sse = (c2[ks] - sl * ml) + (c2[n] - c2[ks] - sr * mr)
-    s2 = np.maximum(sse, 0.0) / max(n - 2, 1)
-    se = np.sqrt(s2 * (1 / nl + 1 / nr))
-    diff = np.abs(mr - ml)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(se > 0, diff / se, np.where(diff > 1e-12 * (np.abs(ml) + 1e-300), np.inf, 0.0))
-    i = int(np.argmax(t))
-    return int(ks[i]), float(t[i]), int(ks.size)
+_SIDE_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 128)
+_Z99 = 2.5758293035489004  # asv stores 99% intervals
+# E[Z^2 | |Z| <= c] for Z ~ N(0, 1) and c its two-sided 90% point: makes the 90%-trimmed
+# mean square of neighbour differences a consistent estimate of 2 sigma^2 for normal noise.
+_C_TRIM = 0.6230154841
+
+
+def _noise_sd(y: np.ndarray) -> float:
+    """Run-to-run noise SD of a series from its neighbour differences (insensitive to steps).
+
+    The larger of ``1.4826 MAD(diff) / sqrt(2)`` (robust) and the 90%-trimmed root mean
+    square of the differences (consistent for normal noise, and it sees a second mode:
+    bimodal runner pools make many neighbour differences large, which the MAD ignores).
+    """
+    if y.size < 3:
+        return 0.0
+    d = np.abs(np.diff(y))
+    mad = 1.4826 * float(np.median(d)) / math.sqrt(2)
+    keep = max(1, math.floor(0.9 * d.size))
+    ds = np.sort(d)[:keep]
+    rms = math.sqrt(float(np.mean(ds * ds)) / (2 * _C_TRIM))
+    return max(mad, rms)
+
+
+def _side_sizes(min_size: int, max_side: int) -> list[int]:
+    return sorted({min_size, *(a for a in _SIDE_GRID if min_size <= a <= max_side)})
+
+
+def scan_windows(
+    y: np.ndarray, w: np.ndarray | None = None, *, min_size: int = 2, max_side: int = 30
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two-sample statistics of every window ``(s, k, e)`` of a multiscale grid.
+
+    A window compares ``y[s:k]`` with ``y[k:e]``. Side lengths come from a geometric
+    grid (3, 4, 5, 6, 8, 10, 12, ...) up to ``max_side``, plus every window that
+    reaches the start or the end of the series, whose side there may be as short as
+    ``min_size``: a step two revisions after the start (or before the end) and a
+    level of three revisions between two steps are both looked at, while two
+    unusual revisions inside a series never make a level on their own.
+
+    Parameters
+    ----------
+    y : ndarray
+        The series (log values).
+    w : ndarray, optional
+        Inverse variances of the points (default 1): the statistic is
+        ``(mean_w(right) - mean_w(left)) / sqrt(1/W_left + 1/W_right)``.
+    min_size : int, default 2
+        Shortest side at a series end (inside the series, sides have at least 3 points).
+    max_side : int, default 30
+        Longest side (windows reaching a series end may be shorter than the grid).
+
+    Returns
+    -------
+    s, k, e : ndarray of int
+        Window start, split (first point of the right side) and end (exclusive).
+    z : ndarray of float
+        The standardised difference of the weighted means (right minus left).
+
+    """
+    n = int(y.size)
+    if w is None:
+        w = np.ones(n)
+    inner = _side_sizes(max(min_size, 3), max_side)  # sides inside the series: >= 3 points
+    parts: list[tuple[np.ndarray, np.ndarray]] = []  # (s, k) per family; e in `ends`
+    ends: list[np.ndarray] = []
+    for a in inner:
+        for b in inner:
+            kk = np.arange(a, n - b + 1)
+            parts.append((kk - a, kk))
+            ends.append(kk + b)
+        # right side reaching the series end (it may be as short as min_size)
+        kk = np.arange(max(a, n - max_side), n - min_size + 1)
+        parts.append((kk - a, kk))
+        ends.append(np.full(kk.size, n))
+    for b in inner:  # left side reaching the series start
+        kk = np.arange(min_size, min(max_side, n - b) + 1)
+        parts.append((np.zeros(kk.size, dtype=int), kk))
+        ends.append(kk + b)
+    kk = np.arange(max(min_size, n - max_side), min(max_side, n - min_size) + 1)
+    parts.append((np.zeros(kk.size, dtype=int), kk))
+    ends.append(np.full(kk.size, n))
+    s = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    k = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    e = np.concatenate(ends).astype(np.int64)
+    if s.size == 0:
+        z = np.zeros(0)
+        return s, k, e, z
+    code = (s * (n + 1) + k) * (n + 1) + e
+    _, first = np.unique(code, return_index=True)
+    s, k, e = s[first], k[first], e[first]
+    cw = np.r_[0.0, np.cumsum(w)]
+    cy = np.r_[0.0, np.cumsum(w * y)]
+    wl, wr = cw[k] - cw[s], cw[e] - cw[k]
+    ml, mr = (cy[k] - cy[s]) / wl, (cy[e] - cy[k]) / wr
+    z = (mr - ml) / np.sqrt(1.0 / wl + 1.0 / wr)
+    return s, k, e, z
 
 
 def _t_sf2(t: float, df: float) -> float:
@@ -210,21 +336,106 @@ def _t_sf2(t: float, df: float) -> float:
     return float(2 * stdtr(max(df, 1), -abs(t)))
 
 
-def segment_series(
-    y: np.ndarray, *, min_size: int = 3, split_alpha: float = 0.05, max_depth: int = 32
+def _noise_df(n: int) -> float:
+    """Degrees of freedom credited to the noise scale of an n-point series (3/4 of n - 1).
+
+    The trimmed estimate of :func:`_noise_sd` is less efficient than a sample SD; with
+    3/4 of the degrees of freedom the scan bound below holds at every level tried.
+    """
+    return max(2.0, 0.75 * (n - 1))
+
+
+def _scan_multiplier(n: int, n_windows: int) -> float:
+    """Effective number of independent windows: ``min(n_windows, 0.1 n^2)``.
+
+    Windows that share a split and most of their points are strongly correlated, so
+    Bonferroni over all of them is far too strict (a 10% step in 30 revisions of 3%
+    noise would go unseen). The multiplier was calibrated by simulation: for Gaussian
+    noise, ``P(max |z| >= z_a) = a`` holds with ``z_a`` solving ``m 2 t_sf(z_a) = a``
+    for ``m`` between 0.4 n^2 / 10 and 0.9 n^2 / 10 at a = 0.2, 0.05 and 0.01, n = 6
+    to 400 (``tests/test_history_changepoints.py::test_scan_bound_calibration``
+    checks the false-alarm rate this gives).
+    """
+    return float(max(1.0, min(float(n_windows), 0.1 * n * n)))
+
+
+def _greedy(
+    s: np.ndarray, k: np.ndarray, e: np.ndarray, z: np.ndarray, p: np.ndarray,
+    *, alpha: float, max_cps: int,
 ) -> list[int]:
-    """Binary segmentation of a (cleaned) series into candidate change points.
+    """Indices of windows chosen best-first so that no chosen split lies inside another's window."""
+    order = np.lexsort((-np.abs(z), p))
+    order = order[p[order] <= alpha]
+    alive = np.ones(s.size, dtype=bool)
+    chosen: list[int] = []
+    for i in order:
+        if not alive[i]:
+            continue
+        chosen.append(int(i))
+        if len(chosen) >= max_cps:
+            break
+        kk = k[i]
+        alive &= ~((s < kk) & (e > kk))
+    return chosen
+
+
+def _scan_series(
+    y: np.ndarray, v: np.ndarray, *, min_size: int, max_side: int, alpha: float, df: float,
+) -> list[tuple[int, int, int, float, float]]:
+    """Candidates of one series: ``(s, k, e, z, p)`` with p corrected for every window scanned."""
+    from scipy.special import stdtr
+
+    s, k, e, z = scan_windows(y, 1.0 / v, min_size=min_size, max_side=max_side)
+    if s.size == 0:
+        return []
+    m = _scan_multiplier(y.size, s.size)
+    p = np.minimum(1.0, m * 2.0 * stdtr(df, -np.abs(z)))
+    chosen = _greedy(s, k, e, z, p, alpha=alpha, max_cps=max(1, y.size // 2))
+    return [(int(s[i]), int(k[i]), int(e[i]), float(z[i]), float(p[i])) for i in chosen]
+
+
+def _variances(
+    y: np.ndarray, se: np.ndarray | None, sigma: float | None = None
+) -> tuple[np.ndarray, float]:
+    """Per-point variances: the run-to-run noise, raised where a revision's own uncertainty is larger.
+
+    ``sigma`` (from neighbour differences) estimates the total per-revision noise. When a
+    revision stored its own standard error ``se_i`` (asv's CI, quartiles or samples), its
+    variance is ``max(sigma^2, tau^2 + se_i^2)`` with ``tau^2 = sigma^2 - median(se^2)``
+    (the part of the noise between runs): a revision measured less precisely than usual
+    counts less; none counts more than the history's noise allows.
+    """
+    if sigma is None:
+        sigma = _noise_sd(y)
+    floor = max(sigma * sigma, 1e-18)
+    v = np.full(y.size, floor)
+    if se is not None:
+        ok = np.isfinite(se) & (se >= 0)
+        if ok.any():
+            s2 = np.where(ok, se * se, 0.0)
+            tau2 = max(0.0, sigma * sigma - float(np.median(s2[ok])))
+            v = np.maximum(v, np.where(ok, tau2 + s2, floor))
+    return v, sigma
+
+
+def segment_series(
+    y: np.ndarray, *, min_size: int = 2, split_alpha: float = 0.05, max_depth: int = 32,
+    max_side: int = 30,
+) -> list[int]:
+    """Change points of one series by the multiscale scan (see the module docstring).
 
     Parameters
     ----------
     y : ndarray
         The series (log values), outliers already guarded.
-    min_size : int, default 3
+    min_size : int, default 2
         Minimum points on each side of a split.
     split_alpha : float, default 0.05
-        A segment is split while its Bonferroni-corrected best-split p-value is below this.
+        A window is kept while its scan-corrected p-value is below this.
     max_depth : int, default 32
-        Recursion limit.
+        At most this many change points.
+    max_side : int, default 30
+        Longest side of a scanned window.
 
     Returns
     -------
@@ -232,137 +443,49 @@ def segment_series(
         Sorted indices ``k`` (first point of the new level).
 
     """
-    out: list[int] = []
-    stack = [(0, y.size, 0)]
-    while stack:
-        lo, hi, depth = stack.pop()
-        if hi - lo < 2 * min_size or depth > max_depth:
-            continue
-        k, t, m = _best_split(y[lo:hi], min_size)
-        if k < 0:
-            continue
-        p = min(1.0, m * _t_sf2(t, hi - lo - 2))
-        if p > split_alpha:
-            continue
-        out.append(lo + k)
-        stack.append((lo, lo + k, depth + 1))
-        stack.append((lo + k, hi, depth + 1))
-    return sorted(out)
+    y = np.asarray(y, dtype=float)
+    if y.size < 2 * min_size:
+        return []
+    v, _ = _variances(y, None)
+    cands = _scan_series(y, v, min_size=min_size, max_side=max_side, alpha=split_alpha,
+                         df=_noise_df(y.size))
+    return sorted(c[1] for c in cands)[:max_depth]
 
 
-def _rank_p(before: np.ndarray, after: np.ndarray) -> float:
-    """Two-sided Mann-Whitney p-value (exact for small samples without ties)."""
-    from scipy.stats import mannwhitneyu
-
-    if before.size == 0 or after.size == 0:
-        return 1.0
-    if np.ptp(np.r_[before, after]) == 0:
-        return 1.0
-    return float(mannwhitneyu(after, before, alternative="two-sided", method="auto").pvalue)
-
-
-def _rank_scan_p(
-    before: np.ndarray, after: np.ndarray, min_size: int, *, m_windows: float = 1.0,
-    n_resamples: int = 2000,
-) -> float:
-    """Permutation p-value of a step at the boundary, honest about the location search.
-
-    Statistic: the standardised rank sum ``|Z_k|`` at the observed boundary, referred
-    to the permutation distribution of ``max_k |Z_k|`` over every admissible split
-    of the window (exact under exchangeability, any noise distribution). Multiplied
-    by ``m_windows`` when the location was searched in a segment longer than the window.
-    Deterministic: the permutations are seeded from the window size.
-    """
-    from scipy.stats import rankdata
-
-    x = np.r_[before, after]
-    n, k0 = x.size, before.size
-    ks = np.arange(min_size, n - min_size + 1)
-    if ks.size == 0 or np.ptp(x) == 0:
-        return 1.0
-    r = rankdata(x)
-    var = ks * (n - ks) * (n + 1) / 12.0
-    mean = ks * (n + 1) / 2.0
-    z_obs = abs((r[:k0].sum() - k0 * (n + 1) / 2.0) / math.sqrt(k0 * (n - k0) * (n + 1) / 12.0))
-    rng = np.random.default_rng(n)
-    perm = rng.permuted(np.broadcast_to(r, (n_resamples, n)), axis=1)
-    cs = np.cumsum(perm, axis=1)[:, ks - 1]
-    zmax = np.max(np.abs((cs - mean) / np.sqrt(var)), axis=1)
-    p = (1 + np.count_nonzero(zmax >= z_obs - 1e-12)) / (n_resamples + 1)
-    return min(1.0, float(p) * m_windows)
-
-
-def _confirm(
-    y: np.ndarray,
-    k: int,
-    lo: int,
-    hi: int,
-    *,
-    window: int,
-    min_size: int,
-    cl: float,
-    raw: np.ndarray | None = None,
-    raw_index: np.ndarray | None = None,
-) -> tuple[float, float, float, float, str, int, int]:
-    """Local test of a step at k using data in [lo, hi): (delta, ci_lo, ci_hi, p, method, nb, na).
-
-    ``y`` is the series without outliers; ``raw`` the series with them and
-    ``raw_index[i]`` the position in ``raw`` of ``y[i]``. The rank test runs on
-    the raw values of the same revision window: removing outliers is a
-    data-dependent step that could cluster the remaining points, ranks do not
-    need it.
-    """
+def _estimate(
+    y: np.ndarray, v: np.ndarray, k: int, a: int, b: int, *, cl: float, df: float,
+) -> tuple[float, float, float, float]:
+    """Weighted level difference at k on ``[a, b)``: (delta, se, ci_low, ci_high)."""
     from scipy.stats import t as tdist
 
-    a = max(lo, k - window)
-    b = min(hi, k + window)
+    w = 1.0 / v
+    wl, wr = float(w[a:k].sum()), float(w[k:b].sum())
+    delta = float((w[k:b] @ y[k:b]) / wr - (w[a:k] @ y[a:k]) / wl)
+    se = math.sqrt(1.0 / wl + 1.0 / wr)
+    q = float(tdist.ppf(0.5 + cl / 2, df))
+    return delta, se, delta - q * se, delta + q * se
+
+
+def _trend_step(y: np.ndarray, k: int, a: int, b: int) -> tuple[float, float, float, float] | None:
+    """OLS ``y = c + slope t + delta [t >= k]`` on ``[a, b)``: (delta, se, p_slope, dof) or None."""
+    n = b - a
+    if k - a < 3 or b - k < 3:
+        return None
     seg = y[a:b]
-    if raw is not None and raw_index is not None:
-        ra, rk, rb = raw_index[a], raw_index[k], raw_index[b - 1] + 1
-        rank_before, rank_after = raw[ra:rk], raw[rk:rb]
-    else:
-        rank_before, rank_after = y[a:k], y[k:b]
-    n = seg.size
-    nb, na = k - a, b - k
-    step = (np.arange(a, b) >= k).astype(float)
-    tt = np.arange(a, b, dtype=float)
+    tt = np.arange(n, dtype=float)
     tt -= tt.mean()
-    # positions the segmentation could have chosen in [lo, hi) (Bonferroni for the location search)
-    m = max(1, hi - lo - 2 * min_size + 1)
-
-    def ols(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, float, float]:
-        x = np.column_stack([np.ones(n), *cols])
-        beta, *_ = np.linalg.lstsq(x, seg, rcond=None)
-        resid = seg - x @ beta
-        dof = n - x.shape[1]
-        s2 = float(resid @ resid) / dof if dof > 0 else math.nan
-        cov = s2 * np.linalg.pinv(x.T @ x)
-        return beta, np.sqrt(np.maximum(np.diag(cov), 0.0)), s2, float(dof)
-
-    method = "level"
-    beta, se, _s2, dof = ols([step])
-    delta, se_d = float(beta[1]), float(se[1])
-    if n >= 2 * min_size + 2 and nb >= 3 and na >= 3:
-        beta2, se2, _, dof2 = ols([tt, step])
-        if se2[1] > 0 and dof2 > 0 and _t_sf2(beta2[1] / se2[1], dof2) < 0.01:
-            method = "trend-adjusted"
-            delta, se_d, dof = float(beta2[2]), float(se2[2]), dof2
-    if not math.isfinite(se_d) or dof <= 0:
-        return delta, math.nan, math.nan, 1.0, method, nb, na
-    if se_d == 0:  # deterministic series: only the rank evidence counts
-        p = min(1.0, m * _rank_p(rank_before, rank_after)) if delta != 0 else 1.0
-        return delta, delta, delta, p, method, nb, na
-    # Both a parametric test of the (drift-adjusted) jump and a rank test must agree
-    # (intersection-union: p = max). The rank test is exact under exchangeability,
-    # whatever the noise distribution (heavy tails, bimodal runner pools).
-    p_rank = min(
-        1.0,
-        2 * min(m * _rank_p(rank_before, rank_after),
-                _rank_scan_p(rank_before, rank_after, min_size, m_windows=max(1.0, (hi - lo) / n))),
-    )
-    p = max(min(1.0, m * _t_sf2(delta / se_d, dof)), p_rank)
-    q = float(tdist.ppf(0.5 + cl / 2, dof))
-    return delta, delta - q * se_d, delta + q * se_d, p, method, nb, na
+    x = np.column_stack([np.ones(n), tt, (np.arange(a, b) >= k).astype(float)])
+    beta, *_ = np.linalg.lstsq(x, seg, rcond=None)
+    resid = seg - x @ beta
+    dof = n - 3
+    if dof <= 0:
+        return None
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.pinv(x.T @ x)
+    se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    if se[1] <= 0 or se[2] <= 0:
+        return None
+    return float(beta[2]), float(se[2]), _t_sf2(beta[1] / se[1], dof), float(dof)
 
 
 # --------------------------------------------------------------------------- public API
@@ -445,7 +568,7 @@ def _series_slices(df: pd.DataFrame) -> list[dict[str, Any]]:
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     ends = np.r_[starts[1:], codes.size]
     cols = ["value", "revision", "commit", "params", "lower_is_better", "unit"]
-    cols += [c for c in ENV_FACTS if c in sub.columns]
+    cols += [c for c in (*ENV_FACTS, *_UNCERTAINTY) if c in sub.columns]
     arrays = {c: sub[c].to_numpy()[order] for c in cols}
     arrays["value"] = arrays["value"].astype(float)
     if "date" in sub.columns:
@@ -460,20 +583,158 @@ def _series_slices(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _revision_se(sl: Mapping[str, Any], logged: bool) -> np.ndarray | None:
+    """Each revision's own standard error of ``log(value)``, from what asv stored (NaN if nothing).
+
+    Raw samples (robust SE of the median of the log samples) win; else asv's 99% CI of the
+    median (``ci_99_a``/``ci_99_b``); else the interquartile range over ``sqrt(repeat)``.
+    """
+    if not logged:
+        return None
+    n = sl["value"].size
+    se = np.full(n, np.nan)
+    if "ci_low" in sl and "ci_high" in sl:
+        lo = np.asarray(sl["ci_low"], dtype=float)
+        hi = np.asarray(sl["ci_high"], dtype=float)
+        ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (hi >= lo)
+        se[ok] = (np.log(hi[ok]) - np.log(lo[ok])) / (2 * _Z99)
+    if "q25" in sl and "q75" in sl and "repeat" in sl:
+        q1 = np.asarray(sl["q25"], dtype=float)
+        q3 = np.asarray(sl["q75"], dtype=float)
+        rep = np.asarray(sl["repeat"], dtype=float)
+        ok = ~np.isfinite(se) & np.isfinite(q1) & np.isfinite(q3) & (q1 > 0) & (q3 >= q1) & (rep >= 2)
+        se[ok] = 1.2533 * (np.log(q3[ok]) - np.log(q1[ok])) / 1.349 / np.sqrt(rep[ok])
+    if "samples" in sl:
+        for i, smp in enumerate(sl["samples"]):
+            if isinstance(smp, (list, tuple, np.ndarray)) and len(smp) >= 3:
+                x = np.asarray(smp, dtype=float)
+                x = x[np.isfinite(x) & (x > 0)]
+                if x.size >= 3:
+                    lx = np.log(x)
+                    sd = 1.4826 * float(np.median(np.abs(lx - np.median(lx))))
+                    se[i] = 1.2533 * sd / math.sqrt(x.size)
+    return se if np.isfinite(se).any() else None
+
+
+@dataclass
+class _Series:
+    """One series prepared for the scan (outliers removed, variances known)."""
+
+    sl: dict[str, Any]
+    y: np.ndarray
+    v: np.ndarray
+    sigma: float
+    logged: bool
+    df: float
+    m_windows: float
+    cands: list[tuple[int, int, int, float, float]]
+
+
+def _prepare(sl: dict[str, Any], *, outlier_k: float, min_size: int, max_side: int,
+             split_alpha: float) -> _Series | None:
+    from scipy.special import stdtr
+
+    vals = sl["value"]
+    if vals.size < 2 * min_size:
+        return None
+    logged = bool(np.all(vals > 0))
+    y = np.log(vals) if logged else vals.astype(float)
+    # The noise scale is taken before outliers are set aside (they are part of the noise:
+    # a bimodal runner pool makes many "outliers"); the guard itself uses the robust MAD scale.
+    sigma = _noise_sd(y)
+    keep = ~_outliers(y, outlier_k)
+    if not keep.all():
+        sl = {c: (v[keep] if isinstance(v, np.ndarray) else v) for c, v in sl.items()}
+        y = y[keep]
+    if y.size < 2 * min_size:
+        return None
+    v, sigma = _variances(y, _revision_se(sl, logged), sigma)
+    df = _noise_df(y.size)
+    s, k, e, z = scan_windows(y, 1.0 / v, min_size=min_size, max_side=max_side)
+    m = _scan_multiplier(y.size, s.size)
+    cands: list[tuple[int, int, int, float, float]] = []
+    if s.size:
+        p = np.minimum(1.0, m * 2.0 * stdtr(df, -np.abs(z)))
+        chosen = _greedy(s, k, e, z, p, alpha=split_alpha, max_cps=max(1, y.size // 2))
+        cands = [(int(s[i]), int(k[i]), int(e[i]), float(z[i]), float(p[i])) for i in chosen]
+    return _Series(sl=sl, y=y, v=v, sigma=sigma, logged=logged, df=df, m_windows=m, cands=cands)
+
+
+def _sibling_tests(
+    group: list[_Series], *, min_size: int, window: int,
+) -> list[list[tuple[int, float, float, bool]]]:
+    """Per member: ``(k, z, p, own)`` at every revision where any member of the group has a candidate.
+
+    ``own`` candidates keep their scan p-value (corrected for the search). At a revision
+    found only by siblings, the member's own local z-test there needs no correction for
+    the search: the revision was chosen from other series' data. When several members
+    have data around a revision, the members' evidence is combined (Stouffer, own scan
+    p-values converted to z) and a member with its own candidate gets
+    ``min(1, 2 min(p_own, p_combined))`` (Bonferroni over the two ways of looking).
+    """
+    from scipy.special import ndtr, ndtri
+
+    revs_of = [g.sl["revision"] for g in group]
+    cand_revs = sorted({int(g.sl["revision"][c[1]]) for g in group for c in g.cands})
+    per_member: list[dict[int, tuple[int, float, float, bool]]] = []
+    for g, revs in zip(group, revs_of, strict=True):
+        own = {int(revs[c[1]]): (c[1], c[3], c[4], True) for c in g.cands}
+        bounds = sorted(c[1] for c in g.cands)
+        out = dict(own)
+        for r in cand_revs:
+            if r in out:
+                continue
+            k = int(np.searchsorted(revs, r))
+            if k < min_size or g.y.size - k < min_size:
+                continue
+            lo = max([0, *[b for b in bounds if b < k]])
+            hi = min([g.y.size, *[b for b in bounds if b > k]])
+            a, b = max(lo, k - window), min(hi, k + window)
+            if k - a < min_size or b - k < min_size:
+                continue
+            w = 1.0 / g.v
+            wl, wr = float(w[a:k].sum()), float(w[k:b].sum())
+            z = float((w[k:b] @ g.y[k:b]) / wr - (w[a:k] @ g.y[a:k]) / wl) / math.sqrt(1 / wl + 1 / wr)
+            out[r] = (k, z, _t_sf2(z, g.df), False)
+        per_member.append(out)
+    if len(group) < 2:
+        return [list(d.values()) for d in per_member]
+    result: list[list[tuple[int, float, float, bool]]] = []
+    comb: dict[int, float] = {}
+    for r in cand_revs:
+        zs = []
+        for d in per_member:
+            if r in d:
+                _, z, p, own = d[r]
+                zz = abs(z) if not own else float(ndtri(1.0 - max(p, 1e-300) / 2.0))
+                zs.append(math.copysign(min(zz, 37.0), z))
+        if len(zs) >= 2:
+            zc = sum(zs) / math.sqrt(len(zs))
+            comb[r] = float(2.0 * ndtr(-abs(zc)))
+    for d in per_member:
+        rows = []
+        for r, (k, z, p, own) in d.items():
+            if own and r in comb:
+                p = min(1.0, 2.0 * min(p, comb[r]))
+            rows.append((k, z, p, own))
+        result.append(rows)
+    return result
+
+
 def detect_change_points(
     df: pd.DataFrame,
     *,
     fdr: float = 0.05,
     min_effect: float = 0.05,
     thresholds: float | Mapping[str, float] | None = None,
-    min_size: int = 3,
-    window: int = 20,
+    min_size: int = 2,
+    window: int = 30,
     split_alpha: float = 0.05,
     outlier_k: float = 4.0,
     confidence_level: float = 0.95,
     include_insignificant: bool = False,
 ) -> list[ChangePoint]:
-    """Find level shifts in every series of an asv history.
+    """Find level shifts in every series of an asv history (multiscale scan, FDR across series).
 
     Parameters
     ----------
@@ -488,14 +749,15 @@ def detect_change_points(
         Per-benchmark thresholds as asv's ``regressions_thresholds`` (regex ->
         relative threshold). Defaults to ``df.attrs["regressions_thresholds"]``
         (filled from ``asv.conf.json`` by the loader).
-    min_size : int, default 3
-        Minimum revisions on each side of a change point (a single-commit
-        spike is never a step).
-    window : int, default 20
-        At most this many revisions per side enter the local test and the magnitude.
+    min_size : int, default 2
+        Minimum revisions on each side of a change point. A single-commit
+        spike is never a step (the outlier guard sets it aside first).
+    window : int, default 30
+        Longest side of a scanned window; at most this many revisions per side
+        enter the magnitude.
     split_alpha : float, default 0.05
-        Level at which binary segmentation keeps splitting (candidates only;
-        the reported significance is the BH q-value).
+        Scan-corrected p-value up to which a window becomes a candidate
+        (candidates only; the reported significance is the BH q-value).
     outlier_k : float, default 4.0
         Robust standard deviations from the running median beyond which a
         point is treated as an outlier.
@@ -514,86 +776,35 @@ def detect_change_points(
     from torchperf.stats import benjamini_hochberg
 
     _validate(fdr, min_effect, min_size, confidence_level)
+    if not (isinstance(window, int) and window >= min_size):
+        raise InvalidParameterError(f"`window` must be an int >= min_size; got {window!r}.")
     _check_frame(df)
     if thresholds is None:
         thresholds = df.attrs.get("regressions_thresholds") or None
     for col, default in (("lower_is_better", True), ("unit", None)):
         if col not in df.columns:
             df = df.assign(**{col: default})
-    raw: list[dict[str, Any]] = []
     slices = _series_slices(df)
     n_series = len(slices)
-    for sl in slices:
-        vals = sl["value"]
-        if vals.size < 2 * min_size:
-            continue
-        logged = bool(np.all(vals > 0))
-        y = np.log(vals) if logged else vals
-        keep = ~_outliers(y, outlier_k)
-        y_raw, raw_index = y, np.flatnonzero(keep)
-        if not keep.all():
-            sl = {c: (v[keep] if isinstance(v, np.ndarray) else v) for c, v in sl.items()}
-            vals, y = vals[keep], y[keep]
-        yc = y
-        cps = segment_series(yc, min_size=min_size, split_alpha=split_alpha)
-        if not cps:
-            continue
-        machine, env_name, bench, pstr = sl["key"]
-        bounds = [0, *cps, yc.size]
-        lib = bool(sl["lower_is_better"][0])
-        unit = sl["unit"][0]
-        for i, k in enumerate(cps):
-            lo, hi = bounds[i], bounds[i + 2]
-            delta, dlo, dhi, p, method, nb, na = _confirm(
-                yc, k, lo, hi, window=window, min_size=min_size, cl=confidence_level,
-                raw=y_raw, raw_index=raw_index,
-            )
-            a, b = max(lo, k - window), min(hi, k + window)
-            before, after = float(np.median(vals[a:k])), float(np.median(vals[k:b]))
-            if logged:
-                ratio, rlo, rhi = math.exp(delta), math.exp(dlo), math.exp(dhi)
-            else:
-                base = float(np.median(yc[a:k]))
-                ratio = (base + delta) / base if base else math.nan
-                rlo = (base + dlo) / base if base else math.nan
-                rhi = (base + dhi) / base if base else math.nan
-            env_change = {}
-            for f in ENV_FACTS:
-                if f in sl:
-                    fb, fa = sl[f][k - 1], sl[f][k]
-                    if _known(fb) and _known(fa) and fb != fa:
-                        env_change[f] = [fb, fa]
-            worse = (ratio > 1) if lib else (ratio < 1)
-            entry = f"{bench}{pstr}"
-            raw.append(
-                dict(
-                    benchmark=bench,
-                    params=tuple(sl["params"][0]),
-                    machine=machine,
-                    env=env_name,
-                    commit_before=str(sl["commit"][k - 1]),
-                    commit_after=str(sl["commit"][k]),
-                    revision_before=int(sl["revision"][k - 1]),
-                    revision_after=int(sl["revision"][k]),
-                    ratio=ratio,
-                    ci_low=rlo,
-                    ci_high=rhi,
-                    p_value=p,
-                    direction="regression" if worse else "improvement",
-                    metric_direction=Direction.from_flag(lib).value,
-                    value_before=before,
-                    value_after=after,
-                    n_before=nb,
-                    n_after=na,
-                    threshold=threshold_for(entry, thresholds, min_effect),
-                    method=method,
-                    cause="environment" if env_change else "code",
-                    env_change=env_change,
-                    unit=unit if isinstance(unit, str) else None,
-                    date_after=_iso(sl["date"][k]) if "date" in sl else None,
-                    confidence_level=float(confidence_level),
-                )
-            )
+    prepared = [
+        _prepare(sl, outlier_k=outlier_k, min_size=min_size, max_side=window, split_alpha=split_alpha)
+        for sl in slices
+    ]
+    groups: dict[tuple[Any, ...], list[_Series]] = {}
+    for ser in prepared:
+        if ser is not None:
+            groups.setdefault((ser.sl["key"][2], ser.sl["key"][3]), []).append(ser)
+    raw: list[dict[str, Any]] = []
+    for group in groups.values():
+        tests = _sibling_tests(group, min_size=min_size, window=window)
+        for ser, rows in zip(group, tests, strict=True):
+            if not rows:
+                continue
+            own_bounds = sorted(c[1] for c in ser.cands)
+            for k, _z, p, _own in sorted(rows):
+                raw.append(_finding(ser, k, p, own_bounds, window=window, min_size=min_size,
+                                    cl=confidence_level, thresholds=thresholds,
+                                    min_effect=min_effect))
     # The family is every series analysed: a series without a candidate contributes p = 1,
     # so BH's m counts it (otherwise testing many quiet series would look like testing few).
     n_quiet = max(0, n_series - len({(r["machine"], r["env"], r["benchmark"], r["params"]) for r in raw}))
@@ -604,7 +815,101 @@ def detect_change_points(
         sig = bool(qv <= fdr and eff >= r["threshold"])
         if sig or include_insignificant:
             out.append(ChangePoint(q_value=float(qv), significant=sig, **r))
+    out.sort(key=lambda c: (c.machine, c.env, c.benchmark, c.params, c.revision_after))
     return out
+
+
+def _ambiguous_edges(y: np.ndarray, k: int, a: int, b: int, sigma: float) -> tuple[int, int]:
+    """Last good and first bad index of a step at k, widened over points that fit the other side.
+
+    A point within two revisions of the split that lies on one side but is closer to the
+    other side's level (and more than 2 noise SDs from its own) makes the location
+    ambiguous: the step is then reported between the last point before and the first
+    point after such points, as a range of commits rather than a guess.
+    """
+    if sigma <= 0 or k - a < 3 or b - k < 3:
+        return k - 1, k
+    left, right = float(np.median(y[a:k])), float(np.median(y[k:b]))
+
+    def misfit(j: int, own: float, other: float) -> bool:
+        return abs(y[j] - other) < abs(y[j] - own) and abs(y[j] - own) > 2 * sigma
+
+    right_mis = [j for j in (k, k + 1) if j < b - 2 and misfit(j, right, left)]
+    left_mis = [j for j in (k - 1, k - 2) if j >= a + 2 and misfit(j, left, right)]
+    ka = max(right_mis) + 1 if right_mis else k
+    kb = min(left_mis) - 1 if left_mis else k - 1
+    return kb, ka
+
+
+def _finding(
+    ser: _Series, k: int, p: float, bounds: list[int], *, window: int, min_size: int, cl: float,
+    thresholds: float | Mapping[str, float] | None, min_effect: float,
+) -> dict[str, Any]:
+    """The fields of one ChangePoint (all but q_value/significant) for a step at index k."""
+    sl, y = ser.sl, ser.y
+    lo = max([0, *[b for b in bounds if b < k]])
+    hi = min([y.size, *[b for b in bounds if b > k]])
+    a, b = max(lo, k - window), min(hi, k + window)
+    delta, _se, dlo, dhi = _estimate(y, ser.v, k, a, b, cl=cl, df=ser.df)
+    method = "level"
+    tr = _trend_step(y, k, a, b)
+    if tr is not None and tr[2] < 0.01:
+        from scipy.stats import t as tdist
+
+        d2, se2, _ps, dof = tr
+        method = "trend-adjusted"
+        q = float(tdist.ppf(0.5 + cl / 2, dof))
+        delta, dlo, dhi = d2, d2 - q * se2, d2 + q * se2
+        p = max(p, min(1.0, ser.m_windows * _t_sf2(d2 / se2, dof)))
+    vals = np.exp(y) if ser.logged else y
+    before, after = float(np.median(vals[a:k])), float(np.median(vals[k:b]))
+    if ser.logged:
+        ratio, rlo, rhi = math.exp(delta), math.exp(dlo), math.exp(dhi)
+    else:
+        base = float(np.mean(y[a:k]))
+        ratio = (base + delta) / base if base else math.nan
+        rlo = (base + dlo) / base if base else math.nan
+        rhi = (base + dhi) / base if base else math.nan
+        if base < 0:
+            rlo, rhi = rhi, rlo
+    kb, ka = _ambiguous_edges(y, k, a, b, ser.sigma)
+    machine, env_name, bench, pstr = sl["key"]
+    lib = bool(sl["lower_is_better"][0])
+    unit = sl["unit"][0]
+    env_change = {}
+    for f in ENV_FACTS:
+        if f in sl:
+            fb, fa = sl[f][kb], sl[f][ka]
+            if _known(fb) and _known(fa) and fb != fa:
+                env_change[f] = [fb, fa]
+    worse = (ratio > 1) if lib else (ratio < 1)
+    return dict(
+        benchmark=bench,
+        params=tuple(sl["params"][0]),
+        machine=machine,
+        env=env_name,
+        commit_before=str(sl["commit"][kb]),
+        commit_after=str(sl["commit"][ka]),
+        revision_before=int(sl["revision"][kb]),
+        revision_after=int(sl["revision"][ka]),
+        ratio=ratio,
+        ci_low=min(rlo, rhi),
+        ci_high=max(rlo, rhi),
+        p_value=float(p),
+        direction="regression" if worse else "improvement",
+        metric_direction=Direction.from_flag(lib).value,
+        value_before=before,
+        value_after=after,
+        n_before=k - a,
+        n_after=b - k,
+        threshold=threshold_for(f"{bench}{pstr}", thresholds, min_effect),
+        method=method,
+        cause="environment" if env_change else "code",
+        env_change=env_change,
+        unit=unit if isinstance(unit, str) else None,
+        date_after=_iso(sl["date"][ka]) if "date" in sl else None,
+        confidence_level=float(cl),
+    )
 
 
 def _iso(d: Any) -> str | None:
