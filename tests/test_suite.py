@@ -120,7 +120,7 @@ def test_full_run_results_frame_comparisons_and_files(tmp_path):
     assert {(c["metric"], c["model"]) for c in comps} == {(m, "other") for m in results}
     assert {c["correction"] for c in comps} == {"benjamini-hochberg"}
     acc = next(c for c in comps if c["metric"] == "accuracy")
-    assert acc["method"] == "two-proportion-z" and acc["ratio"] < 1.0
+    assert acc["method"] == "mcnemar-exact" and acc["ratio"] < 1.0
 
     md = suite.generate_report()
     out = tmp_path / "out"

@@ -1324,6 +1324,11 @@ class Benchmark:
         n_batches_total = sum(len(b) for _, b in data)
         per_batch = len(data) == 1 and n_batches_total > 1
         self._correct = {}
+        from torchperf.comparison import encode_outcomes
+
+        labels = np.concatenate(
+            [np.asarray(y).ravel() for _, batches in data for _, y in batches]
+        )
 
         def body(name: str, model: object) -> BenchmarkResult:
             (out,) = self._execute(name, _task_accuracy, (model, data))
@@ -1344,6 +1349,10 @@ class Benchmark:
             n_correct = sum(d["n_correct"] for d in per_dataset)
             self._correct[name] = np.asarray(out["correct"], dtype=bool)
             meta = self._base_metadata(name, model, "accuracy")
+            # Per-example outcomes, packed (45 bytes per 360 examples), so that every later
+            # comparison of this result (suite, report, compare_runs) is the paired McNemar
+            # test (docs/statistics.md#rule-8).
+            meta.update(encode_outcomes(self._correct[name], labels))
             meta.update(
                 {
                     "values_are": "per-batch" if per_batch else "per-dataset",

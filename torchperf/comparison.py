@@ -532,6 +532,7 @@ def compare_results(
     base: BenchmarkResult,
     cand: BenchmarkResult,
     *,
+    metric: str | None = None,
     baseline_name: str | None = None,
     candidate_name: str | None = None,
     confidence_level: float | None = None,
@@ -557,6 +558,8 @@ def compare_results(
     ----------
     base, cand : BenchmarkResult
         Results of the same metric and unit: before and after.
+    metric : str, optional
+        Name of the compared metric; default the results' ``metric_name``.
     baseline_name, candidate_name : str, optional
         Labels; default ``metadata["model_name"]`` or ``"baseline"`` / ``"candidate"``.
     confidence_level : float, optional
@@ -597,7 +600,7 @@ def compare_results(
     cl = _check_level(base.confidence_level if confidence_level is None else confidence_level)
     lower = bool(base.lower_is_better)
     common: dict[str, Any] = dict(
-        metric=base.metric_name,
+        metric=base.metric_name if metric is None else metric,
         baseline=baseline_name or _label(base, "baseline"),
         candidate=candidate_name or _label(cand, "candidate"),
         unit=base.unit,

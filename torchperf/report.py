@@ -51,7 +51,6 @@ from torchperf.fileio import atomic_write_bytes, atomic_write_text, safe_filenam
 from torchperf.metrics import METRIC_NAMES, Direction
 from torchperf.stats import DEFAULT_NOISE_THRESHOLD
 from torchperf.suite import (
-    adjust_comparisons,
     compare_to_baseline,
     load_run,
     normalize_run,
@@ -453,8 +452,10 @@ def build_report(
     protocol_facts.append(
         (
             "comparisons",
-            "ratio of medians (candidate / baseline) with a confidence interval on the log scale; "
-            "p-values adjusted across all comparisons ("
+            "ratio (candidate / baseline) of geometric means (per-process medians when measured in "
+            "several processes; accuracies, paired by example, for accuracy) with the confidence "
+            "interval of the same test (docs/statistics.md#rule-7); p-values adjusted across all "
+            "comparisons ("
             + ("Holm" if comparisons and comparisons[0]["correction"] == "holm" else "Benjamini-Hochberg")
             + "); metrics without spread are compared exactly",
         )
@@ -596,7 +597,7 @@ def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any
     if note:
         lines.append(note)
     lines.append(
-        f"ratio = candidate / baseline (medians; proportions for accuracy); p adjusted across {len(d['comparisons'])} comparisons "
+        f"ratio = candidate / baseline (geometric means; proportions for accuracy); p adjusted across {len(d['comparisons'])} comparisons "
         f"({'Holm' if method == 'holm' else 'Benjamini-Hochberg'}); baseline: {_plain(d['baseline'])}."
     )
     if not d["run"]["complete"]:
@@ -1264,10 +1265,10 @@ def compare_runs(
     """Compare two saved runs, model by model and metric by metric.
 
     Each (metric, model) present in both runs is compared with
-    :func:`torchperf.stats.compare_samples` (``a`` is the baseline, ``b``
+    :func:`torchperf.comparison.compare_results` (``a`` is the baseline, ``b``
     the candidate; direction from the metric's ``lower_is_better``), and
-    the p-values of all pairs are adjusted together (Benjamini-Hochberg by
-    default, or Holm).
+    the p-values of all pairs are adjusted together by
+    :func:`torchperf.comparison.adjust` (Benjamini-Hochberg by default, or Holm).
 
     Parameters
     ----------
@@ -1283,7 +1284,7 @@ def compare_runs(
     Returns
     -------
     list of dict
-        One finding per pair, with the CLI-contract fields ``benchmark``
+        One ``Finding.as_dict(legacy=True)`` per pair, with the CLI-contract fields ``benchmark``
         (``"<metric>:<model>"``), ``params`` (``None``), ``machine``, ``env``,
         ``commit_before``, ``commit_after``, ``ratio``, ``ci_low``,
         ``ci_high``, ``p_value``, ``direction`` (``"regression"`` /
@@ -1296,35 +1297,38 @@ def compare_runs(
         regression is an entry with ``verdict == "regression"``.
 
     """
-    from torchperf.suite import _compare_pair
-
-    ra, rb = _as_run(a), _as_run(b)
+    from torchperf.comparison import adjust, compare_results
     from torchperf.stats import _check_confidence_level
 
+    ra, rb = _as_run(a), _as_run(b)
     confidence_level = _check_confidence_level(confidence_level)
+    if str(correction).lower() not in ("bh", "holm", "benjamini-hochberg", "fdr"):
+        raise InvalidParameterError(
+            f"`correction` must be 'bh' (Benjamini-Hochberg) or 'holm'; got {correction!r}."
+        )
     env_a, env_b = ra["environment"], rb["environment"]
     facts_a, facts_b = dict(_environment_facts(env_a)), dict(_environment_facts(env_b))
-    entries: list[dict[str, Any]] = []
+    findings = []
     for metric, per_a in ra["results"].items():
         per_b = rb["results"].get(metric, {})
         order = [m for m in ra["models"] if m in per_a and m in per_b] + [
             m for m in per_a if m in per_b and m not in ra["models"]
         ]
         for model in order:
-            base, cand = per_a[model], per_b[model]
-            e = _compare_pair(base, cand, confidence_level=confidence_level, threshold=threshold)
-            entries.append(
-                {
-                    "benchmark": f"{metric}:{model}",
-                    "params": None,
-                    "machine": facts_b.get("machine") or facts_a.get("machine"),
-                    "env": _env_label(env_b),
-                    "env_before": _env_label(env_a),
-                    "commit_before": facts_a.get("git commit"),
-                    "commit_after": facts_b.get("git commit"),
-                    "metric": metric,
-                    "model": model,
-                    **e,
-                }
+            context = {
+                "benchmark": f"{metric}:{model}",
+                "params": None,
+                "machine": facts_b.get("machine") or facts_a.get("machine"),
+                "env": _env_label(env_b),
+                "env_before": _env_label(env_a),
+                "commit_before": facts_a.get("git commit"),
+                "commit_after": facts_b.get("git commit"),
+            }
+            findings.append(
+                compare_results(
+                    per_a[model], per_b[model], metric=metric, baseline_name=model,
+                    candidate_name=model, confidence_level=confidence_level,
+                    threshold=threshold, context=context,
+                )
             )
-    return adjust_comparisons(entries, correction=correction, confidence_level=confidence_level)
+    return [f.as_dict(legacy=True) for f in adjust(findings, correction)]

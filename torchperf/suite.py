@@ -28,16 +28,14 @@ The saved run file (schema ``"torchperf.run"``, version 1) is::
 corrupt files raise :class:`~torchperf.errors.ResultsFileError`.
 
 Statistics of the comparisons (:func:`compare_to_baseline`): each model is
-compared with the baseline on each metric with
-:func:`torchperf.stats.compare_samples` (ratio of medians, CI on the log
-scale, Welch t on log values), and the p-values of *all* comparisons of the
-run are adjusted together (Benjamini-Hochberg false-discovery rate by default,
-Holm family-wise error on request). Metrics whose samples have no spread on
-either side (model size, accuracy on a fixed test set) are exact
+compared with the baseline on each metric by
+:func:`torchperf.comparison.compare_results` (``docs/statistics.md#rule-7`` to
+``#rule-9``), and the p-values of *all* comparisons of the run are adjusted
+together by :func:`torchperf.comparison.adjust` (Benjamini-Hochberg
+false-discovery rate by default, Holm family-wise error on request). Metrics
+whose samples have no spread on either side (model size) are exact
 measurements, not samples: their difference is reported exactly, without a
-p-value, and they are left out of the multiple-comparison family. All samples
-come from one process, so p-values treat calls as independent; see the
-report's protocol section.
+p-value, and they are left out of the multiple-comparison family.
 """
 
 from __future__ import annotations
@@ -53,7 +51,6 @@ from torchperf.errors import (
     CorruptResultsWarning,
     InvalidParameterError,
     ResultsFileError,
-    TorchperfError,
 )
 from torchperf.fileio import (
     atomic_write_json,
@@ -464,213 +461,6 @@ def _correction_name(correction: str) -> str:
     return _CORRECTIONS[key]
 
 
-def _is_exact(values: Sequence[float]) -> bool:
-    return len(values) > 0 and max(values) == min(values)
-
-
-def _compare_pair(
-    base: BenchmarkResult,
-    cand: BenchmarkResult,
-    *,
-    confidence_level: float,
-    threshold: float,
-) -> dict[str, Any]:
-    """Compare two results; the p-value is not yet adjusted."""
-    from torchperf.result import compare_result_samples
-
-    lower = bool(base.lower_is_better)
-    entry: dict[str, Any] = {
-        "statistic": "median",
-        "baseline_center": float(base.median),
-        "candidate_center": float(cand.median),
-        "ratio": math.nan,
-        "ci_low": math.nan,
-        "ci_high": math.nan,
-        "percent_change": math.nan,
-        "p_value": math.nan,
-        "method": "",
-        "ci_method": "",
-        "raw_verdict": "inconclusive",
-        "metric_direction": Direction.from_flag(lower).value,
-        "unit": base.unit,
-        "n_baseline": int(base.count),
-        "n_candidate": int(cand.count),
-        "confidence_level": confidence_level,
-        "threshold": threshold,
-        "note": "",
-    }
-    counts_b, counts_c = _counts(base), _counts(cand)
-    if counts_b is not None and counts_c is not None:
-        entry.update(_compare_proportions(counts_b, counts_c, lower, confidence_level, threshold))
-        return entry
-    if _is_exact(base.values) and _is_exact(cand.values):
-        b, c = float(base.values[0]), float(cand.values[0])
-        ratio = c / b if b != 0 else (1.0 if c == 0 else math.inf)
-        entry.update(ratio=ratio, ci_low=ratio, ci_high=ratio, method="exact", ci_method="exact")
-        entry["percent_change"] = 100.0 * (ratio - 1.0) if math.isfinite(ratio) else math.nan
-        entry["note"] = "no spread in either sample: the difference is exact, not estimated"
-        better = (c < b) if lower else (c > b)
-        worse = (c > b) if lower else (c < b)
-        # No sampling noise to guard against: any exact difference is a real one, so the
-        # noise threshold does not apply (a 1-point accuracy drop on a fixed set is real).
-        entry["threshold"] = 0.0
-        beyond = not math.isfinite(ratio) or ratio != 1.0
-        entry["raw_verdict"] = (
-            "improvement" if better and beyond else "regression" if worse and beyond else "equivalent"
-        )
-        return entry
-    kw = {
-        "confidence_level": confidence_level,
-        "lower_is_better": lower,
-        "threshold": threshold,
-        "rng": 0,  # reproducible bootstrap intervals: the same run renders the same report
-    }
-    try:
-        cmp = compare_result_samples(base, cand, **kw)
-    except (TorchperfError, ValueError, ArithmeticError) as exc:
-        entry["note"] = f"not compared: {exc}"
-        return entry
-    entry.update(
-        statistic=cmp.statistic,
-        baseline_center=float(cmp.baseline_center),
-        candidate_center=float(cmp.candidate_center),
-        ratio=float(cmp.ratio),
-        ci_low=float(cmp.ci_low),
-        ci_high=float(cmp.ci_high),
-        percent_change=float(cmp.percent_change),
-        p_value=float(cmp.p_value),
-        method=cmp.method,
-        ci_method=cmp.ci_method,
-        raw_verdict=cmp.verdict,
-    )
-    if cmp.method.startswith("replicate-median/"):
-        entry.update(n_baseline=int(cmp.n_baseline), n_candidate=int(cmp.n_candidate))
-    elif base.metadata.get("processes") == 1 or cand.metadata.get("processes") == 1:
-        entry["note"] = "one process per model: p-value optimistic (use processes >= 2)"
-    return entry
-
-
-def _counts(result: BenchmarkResult) -> tuple[int, int] | None:
-    """``(n_correct, n_examples)`` of an accuracy result, when its metadata records them."""
-    md = result.metadata
-    k, n = md.get("n_correct"), md.get("n_examples")
-    if (
-        isinstance(k, int)
-        and isinstance(n, int)
-        and not isinstance(k, bool)
-        and not isinstance(n, bool)
-        and 0 <= k <= n
-        and n > 0
-    ):
-        return k, n
-    return None
-
-
-def _compare_proportions(
-    base: tuple[int, int],
-    cand: tuple[int, int],
-    lower_is_better: bool,
-    confidence_level: float,
-    threshold: float,
-) -> dict[str, Any]:
-    """Compare two proportions (accuracies): ratio with a Katz log CI, two-proportion z test.
-
-    The examples are the same for both models, so a paired test (McNemar)
-    would be sharper; per-example outcomes are not stored in a run, and the
-    unpaired test is conservative when the models' errors are positively
-    correlated, as they usually are on a shared test set.
-    """
-    from scipy import stats as sps
-
-    (k1, n1), (k2, n2) = base, cand
-    p1, p2 = k1 / n1, k2 / n2
-    ratio = p2 / p1 if p1 > 0 else (1.0 if p2 == 0 else math.inf)
-    z = float(sps.norm.ppf(0.5 + confidence_level / 2.0))
-    if 0 < k1 and 0 < k2 and math.isfinite(ratio):
-        se_log = math.sqrt(max(1 / k2 - 1 / n2 + 1 / k1 - 1 / n1, 0.0))
-        lo, hi = ratio * math.exp(-z * se_log), ratio * math.exp(z * se_log)
-    else:
-        lo = hi = math.nan
-    pooled = (k1 + k2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    p_value = 1.0 if se == 0 else float(2 * sps.norm.sf(abs(p2 - p1) / se))
-    alpha = 1 - confidence_level
-    verdict = "inconclusive"
-    if p_value < alpha and math.isfinite(ratio) and abs(ratio - 1) > threshold and ratio != 1:
-        worse = ratio > 1 if lower_is_better else ratio < 1
-        verdict = "regression" if worse else "improvement"
-    return {
-        "statistic": "proportion",
-        "baseline_center": p1,
-        "candidate_center": p2,
-        "ratio": ratio,
-        "ci_low": lo,
-        "ci_high": hi,
-        "percent_change": 100.0 * (ratio - 1.0) if math.isfinite(ratio) else math.nan,
-        "p_value": p_value,
-        "method": "two-proportion-z",
-        "ci_method": "katz-log",
-        "raw_verdict": verdict,
-        "n_baseline": n1,
-        "n_candidate": n2,
-        "note": f"{k1}/{n1} vs {k2}/{n2} correct; unpaired test (conservative on a shared test set)",
-    }
-
-
-def _point_direction(ratio: float, lower_is_better: bool) -> str:
-    if not math.isfinite(ratio) or ratio == 1.0:
-        return "unchanged" if ratio == 1.0 else "unknown"
-    better = ratio < 1.0 if lower_is_better else ratio > 1.0
-    return "improvement" if better else "regression"
-
-
-def adjust_comparisons(
-    entries: list[dict[str, Any]], *, correction: str = "bh", confidence_level: float = 0.95
-) -> list[dict[str, Any]]:
-    """Adjust the p-values of ``entries`` together and set each final ``verdict`` in place.
-
-    Entries with a finite ``p_value`` form the family; exact comparisons
-    keep ``p_adjusted = None``. A directional verdict (improvement or
-    regression) survives only when its adjusted p-value is at most
-    ``1 - confidence_level``; otherwise it becomes ``"inconclusive"``.
-    """
-    import numpy as np
-
-    from torchperf.stats import benjamini_hochberg, holm
-
-    method = _correction_name(correction)
-    alpha = 1.0 - confidence_level
-    family = [i for i, e in enumerate(entries) if math.isfinite(e["p_value"])]
-    adjusted: dict[int, float] = {}
-    if family:
-        p = np.asarray([entries[i]["p_value"] for i in family], dtype=float)
-        q = benjamini_hochberg(p) if method == "benjamini-hochberg" else holm(p)
-        adjusted = {i: float(v) for i, v in zip(family, np.asarray(q, dtype=float), strict=True)}
-    for i, e in enumerate(entries):
-        e["correction"] = method
-        e["family_size"] = len(family)
-        raw = e.pop("raw_verdict", e.get("verdict", "inconclusive"))
-        e["unadjusted_verdict"] = raw
-        if e["method"] == "exact":
-            e["p_adjusted"] = None
-            e["p_value"] = None
-            verdict = raw
-        elif i in adjusted:
-            e["p_adjusted"] = adjusted[i]
-            verdict = raw
-            if raw in ("improvement", "regression") and adjusted[i] > alpha:
-                verdict = "inconclusive"
-        else:
-            e["p_value"] = None
-            e["p_adjusted"] = None
-            verdict = "inconclusive"
-        e["verdict"] = verdict
-        e["significant"] = verdict in ("improvement", "regression")
-        lower = Direction(e["metric_direction"]).lower_is_better
-        e["direction"] = _point_direction(e["ratio"], lower)
-    return entries
-
-
 def compare_to_baseline(
     results: Mapping[str, Mapping[str, BenchmarkResult]],
     baseline: str,
@@ -681,6 +471,13 @@ def compare_to_baseline(
     models: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Compare every model with ``baseline`` on every metric, adjusting p-values across all.
+
+    Each pair is a :class:`torchperf.comparison.Finding` from
+    :func:`torchperf.comparison.compare_results` (the test follows the data:
+    paired McNemar for accuracy with per-example outcomes, exact for metrics
+    without spread, per-process medians when measured in several processes,
+    pooled samples with a caveat otherwise; ``docs/statistics.md#rule-8``), and
+    the family is adjusted with :func:`torchperf.comparison.adjust`.
 
     Parameters
     ----------
@@ -703,23 +500,27 @@ def compare_to_baseline(
     Returns
     -------
     list of dict
-        One entry per (metric, model != baseline) with ``metric, model,
-        baseline, statistic, baseline_center, candidate_center, ratio,
-        ci_low, ci_high, percent_change, p_value, p_adjusted, correction,
-        family_size, method, verdict, significant, direction,
-        metric_direction, unit, n_baseline, n_candidate, confidence_level,
-        threshold, note``. ``ratio`` is candidate / baseline;
-        ``direction`` is where the point estimate moved, ``verdict`` what
-        the statistics support.
+        One ``Finding.as_dict(legacy=True)`` per (metric, model != baseline):
+        the finding's fields (``metric, baseline, candidate, before, after,
+        ratio, ratio_ci_low, ratio_ci_high, p, q, test, verdict, caveat, ...``)
+        and the 0.1 spellings ``model, baseline_center, candidate_center,
+        ci_low, ci_high, p_value, p_adjusted, method, n_baseline,
+        n_candidate, note``; ``direction`` is where the point estimate moved,
+        ``verdict`` what the statistics support.
 
     """
+    from torchperf.comparison import adjust, compare_results
     from torchperf.stats import _check_confidence_level
 
     confidence_level = _check_confidence_level(confidence_level)
-    if not (isinstance(threshold, (int, float)) and threshold >= 0 and math.isfinite(threshold)):
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not (threshold >= 0 and math.isfinite(threshold))
+    ):
         raise InvalidParameterError(f"`threshold` must be a finite number >= 0; got {threshold!r}.")
-    _correction_name(correction)
-    entries: list[dict[str, Any]] = []
+    method = _correction_name(correction)
+    findings = []
     for metric, per_model in results.items():
         if baseline not in per_model:
             continue
@@ -729,11 +530,34 @@ def compare_to_baseline(
         for model in order:
             if model == baseline:
                 continue
-            e = _compare_pair(
-                base, per_model[model], confidence_level=confidence_level, threshold=threshold
-            )
-            entries.append({"metric": metric, "model": model, "baseline": baseline, **e})
-    return adjust_comparisons(entries, correction=correction, confidence_level=confidence_level)
+            try:
+                f = compare_results(
+                    base, per_model[model], metric=metric, baseline_name=baseline,
+                    candidate_name=model, confidence_level=confidence_level, threshold=threshold,
+                )  # fmt: skip
+            except InvalidParameterError as exc:  # e.g. units differ in a hand-edited file
+                f = _not_compared(metric, baseline, model, base, confidence_level, threshold, exc)
+            findings.append(f)
+    return [f.as_dict(legacy=True) for f in adjust(findings, method)]
+
+
+def _not_compared(
+    metric: str,
+    baseline: str,
+    model: str,
+    base: BenchmarkResult,
+    confidence_level: float,
+    threshold: float,
+    exc: Exception,
+) -> Any:
+    from torchperf.comparison import decide
+
+    return decide(
+        None, metric=metric, baseline=baseline, candidate=model, before=math.nan,
+        after=math.nan, unit=base.unit, lower_is_better=base.lower_is_better,
+        statistic="none", confidence_level=confidence_level, threshold=threshold,
+        caveat=f"not compared: {exc}",
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the suite
