@@ -46,7 +46,8 @@ from torchperf.errors import (
 from torchperf.metrics import METRIC_NAMES, METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from torchperf.result import BenchmarkResult, Comparison
+    from torchperf.comparison import Finding
+    from torchperf.result import BenchmarkResult
 
 # torchperf.result (and with it scipy.stats) is imported lazily: worker processes that
 # only run a model do not pay for it.
@@ -544,108 +545,6 @@ def _batch_input(x: object, batch_size: int) -> object:
 
 
 # --------------------------------------------------------------------------- comparisons
-
-
-def _mcnemar_p(base_correct: np.ndarray, cand_correct: np.ndarray) -> float:
-    """Exact (binomial) McNemar test on paired per-example correctness."""
-    from scipy.stats import binomtest
-
-    b = int(np.sum(base_correct & ~cand_correct))
-    c = int(np.sum(~base_correct & cand_correct))
-    if b + c == 0:
-        return 1.0
-    return float(binomtest(c, b + c, 0.5).pvalue)
-
-
-def _paired_ratio_ci(
-    base_correct: np.ndarray,
-    cand_correct: np.ndarray,
-    confidence_level: float,
-    rng: np.random.Generator,
-    n_resamples: int = 2000,
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of acc_cand / acc_base, resampling examples in pairs."""
-    n = base_correct.size
-    idx = rng.integers(0, n, size=(n_resamples, n))
-    acc_b = base_correct[idx].mean(axis=1)
-    acc_c = cand_correct[idx].mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = acc_c / acc_b
-    ratios = ratios[np.isfinite(ratios)]
-    if ratios.size == 0:
-        return math.nan, math.nan
-    alpha = 1 - confidence_level
-    lo, hi = np.quantile(ratios, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
-
-
-def _direction_verdict(
-    ratio: float, significant: bool, lower_is_better: bool, threshold: float, equivalent: bool
-) -> str:
-    if significant and math.isfinite(ratio) and abs(ratio - 1) > threshold:
-        better = ratio < 1 if lower_is_better else ratio > 1
-        return "improvement" if better else "regression"
-    return "equivalent" if equivalent else "inconclusive"
-
-
-def _exact_comparison(
-    baseline_value: float,
-    candidate_value: float,
-    *,
-    lower_is_better: bool,
-    n_baseline: int,
-    n_candidate: int,
-    confidence_level: float,
-    threshold: float,
-    p_value: float = math.nan,
-    ci: tuple[float, float] | None = None,
-    method: str = "exact",
-) -> Any:
-    """Build a SampleComparison for figures without sampling noise (size, one test set).
-
-    ``method="exact"``: the ratio is known exactly; any change beyond ``threshold`` is
-    an improvement or regression, and a change within ``max(threshold, 2 %)`` is
-    equivalent. Otherwise ``p_value`` and ``ci`` come from a test (McNemar) and the
-    verdict follows the usual rule; equivalence means the CI lies within the margin.
-    """
-    from torchperf.stats import SampleComparison
-
-    b, c = float(baseline_value), float(candidate_value)
-    ratio = c / b if b != 0 else (1.0 if c == 0 else math.inf)
-    lo, hi = ci if ci is not None else (ratio, ratio)
-    margin = max(threshold, 0.02)
-    if method == "exact":
-        significant = ratio != 1.0
-        equivalent = abs(ratio - 1) <= margin
-    else:
-        significant = math.isfinite(p_value) and p_value < 1 - confidence_level
-        equivalent = (
-            math.isfinite(lo) and math.isfinite(hi) and lo >= 1 / (1 + margin) and hi <= 1 + margin
-        )
-    verdict = _direction_verdict(ratio, significant, lower_is_better, threshold, equivalent)
-    return SampleComparison(
-        statistic="mean",
-        baseline_center=b,
-        candidate_center=c,
-        ratio=ratio,
-        ci_low=lo,
-        ci_high=hi,
-        percent_change=100 * (ratio - 1) if math.isfinite(ratio) else math.nan,
-        p_value=p_value,
-        method=method,
-        mann_whitney_p=math.nan,
-        hodges_lehmann=c - b,
-        hodges_lehmann_ci=(math.nan, math.nan),
-        prob_superiority=math.nan,
-        verdict=verdict,
-        lower_is_better=lower_is_better,
-        confidence_level=confidence_level,
-        threshold=threshold,
-        n_baseline=n_baseline,
-        n_candidate=n_candidate,
-        ci_method=method,
-        equivalence_margin=margin,
-    )
 
 
 def _none_if_nan(value: float) -> float | None:
@@ -1497,6 +1396,7 @@ class Benchmark:
         *,
         threshold: float = 0.05,  # == stats.DEFAULT_NOISE_THRESHOLD (no scipy at import)
         rng: int | np.random.Generator | None = 0,
+        correction: str = "holm",
     ) -> list[dict[str, Any]]:
         """Rank models on one metric and compare each with a baseline.
 
@@ -1513,7 +1413,12 @@ class Benchmark:
             Relative change below which a significant difference is not called an
             improvement or regression (e.g. 0.05 for 5 %).
         rng : int, numpy.random.Generator or None, default 0
-            Randomness of bootstrap intervals (seeded by default: reproducible rows).
+            Accepted for compatibility with torchperf 0.1 (it seeded bootstrap
+            intervals); every interval is now the inversion of its test, with no
+            resampling, so rows are reproducible without it.
+        correction : {"holm", "bh", "none"}, default "holm"
+            Multiple-comparison adjustment across the candidates
+            (:func:`torchperf.comparison.adjust`).
 
         Returns
         -------
@@ -1525,28 +1430,32 @@ class Benchmark:
             ``ci_high`` (CI of the mean), ``n``, ``ratio`` (candidate / baseline),
             ``ratio_ci_low`` / ``ratio_ci_high``, ``percent_change`` with
             ``percent_ci_low`` / ``percent_ci_high``, ``p_value``, ``p_value_adjusted``
-            (Holm over the candidates), ``method``, ``verdict`` (``"baseline"``,
+            (``correction`` over the candidates, Holm by default), ``method``, ``verdict`` (``"baseline"``,
             ``"improvement"``, ``"regression"``, ``"equivalent"``, ``"inconclusive"``;
             direction-aware; a directional verdict needs the *adjusted* p-value below
             ``1 - confidence_level``), ``summary`` (e.g. ``"baseline: 12.3 ms ± 0.8 ms,
-            optimized: 4.1 ms ± 0.3 ms (67% reduction, 95% CI [64%, 70%], p < 0.001)"``)
-            and ``note``. Numbers that do not apply are ``None``.
+            optimized: 4.1 ms ± 0.3 ms (67% reduction, 95% CI [64%, 70%], p < 0.001)"``),
+            ``note`` and ``caveat`` (the comparison's caveat). Numbers that do not apply
+            are ``None``.
 
         Notes
         -----
-        Methods: latency, throughput and memory use
-        :func:`torchperf.stats.compare_samples` (Welch t on log values, bootstrap CI of
-        the ratio of medians) on the samples, or on per-process medians
-        (:func:`torchperf.stats.compare_replicates`) when both models were measured with
-        ``processes >= 2``. With one process the samples of a model come from one
-        process and are not independent replicates, so p-values are optimistic; use
-        ``processes=3`` or more for decisions (DESIGN.md rule 1). Accuracy on the same
-        examples uses the exact McNemar test on paired predictions and a paired
-        bootstrap CI of the accuracy ratio. Size is exact (no test).
+        Each row's statistics are a :class:`torchperf.comparison.Finding` from
+        :func:`torchperf.comparison.compare_results`, the function behind every
+        comparison of the package (suite, reports, ``compare_runs``), so the same two
+        models get the same test, interval and unadjusted verdict everywhere
+        (``docs/statistics.md#rule-8``): accuracy on the same examples is the exact
+        McNemar test on paired predictions with its Clopper-Pearson inversion as the
+        interval; figures without spread (sizes, most memory figures) are exact; with
+        ``processes >= 2`` the per-process medians are compared (Welch t on log values
+        with the matching interval of the ratio of geometric means); with one process
+        the samples themselves, and ``caveat`` says the p-value is optimistic (use
+        ``processes=3`` or more for decisions, ``docs/statistics.md#rule-1``).
+        ``ratio`` is the ratio the test is about (geometric means, accuracies), so the
+        interval excludes 1 exactly when ``p_value < 1 - confidence_level``.
 
         """
-        from torchperf.result import Comparison
-        from torchperf.stats import holm
+        from torchperf.comparison import adjust, compare_results
 
         if metric not in METRICS:
             raise InvalidParameterError(
@@ -1561,7 +1470,7 @@ class Benchmark:
             raise InvalidParameterError(
                 f"`threshold` must be a non-negative fraction such as 0.05; got {threshold!r}."
             )
-        gen = np.random.default_rng(rng)
+        np.random.default_rng(rng)  # validated for compatibility; no interval resamples any more
         results = self.results.get(metric)
         if results is None:
             results = self._run_metric(metric)
@@ -1584,18 +1493,17 @@ class Benchmark:
         cl = self.confidence_level
         unit, lower = METRICS[metric].unit, METRICS[metric].lower_is_better
 
-        comparisons: dict[str, Comparison] = {}
+        findings: dict[str, Finding] = {}
         notes: dict[str, str] = {}
         for name in names:
             if name == baseline:
                 continue
             cand = results[name]
             note = ""
-            try:
-                comp_stats = self._compare_pair(metric, baseline, name, base, cand, threshold, gen)
-            except (InvalidParameterError, ValueError, ArithmeticError) as exc:
-                notes[name] = f"not compared: {exc}"
-                continue
+            findings[name] = compare_results(
+                base, cand, metric=metric, baseline_name=baseline, candidate_name=name,
+                confidence_level=cl, threshold=threshold,
+            )  # fmt: skip
             if metric == "memory":
                 m_b = base.metadata.get("memory_method")
                 m_c = cand.metadata.get("memory_method")
@@ -1609,16 +1517,8 @@ class Benchmark:
                     f"different input shapes ({base.metadata.get('input_shape')} vs "
                     f"{cand.metadata.get('input_shape')})"
                 )
-            comparisons[name] = Comparison(
-                base, cand, comp_stats, baseline_name=baseline, candidate_name=name
-            )
             notes[name] = note
-
-        finite = [n for n, c in comparisons.items() if math.isfinite(c.comparison.p_value)]
-        adjusted: dict[str, float] = {}
-        if finite:
-            adj = holm([comparisons[n].comparison.p_value for n in finite])
-            adjusted = {n: float(p) for n, p in zip(finite, adj, strict=True)}
+        adjusted = dict(zip(findings, adjust(findings.values(), correction), strict=True))
 
         rows: list[dict[str, Any]] = []
         for name in names:
@@ -1654,6 +1554,7 @@ class Benchmark:
                 "verdict": "inconclusive",
                 "summary": "",
                 "note": notes.get(name, ""),
+                "caveat": "",
             }
             if name == baseline:
                 row.update(
@@ -1661,123 +1562,66 @@ class Benchmark:
                     percent_ci_low=0.0, percent_ci_high=0.0, verdict="baseline",
                     summary=f"{name}: {_format_mean_std(r)} (baseline)",
                 )  # fmt: skip
-            elif name in comparisons:
-                comparison = comparisons[name]
-                c = comparison.comparison
-                verdict = c.verdict
-                p_adj = adjusted.get(name)
-                if verdict in ("improvement", "regression") and c.method != "exact":
-                    if p_adj is None or p_adj >= 1 - cl:
-                        verdict = "inconclusive"
-                row.update(
-                    ratio=_none_if_nan(c.ratio),
-                    ratio_ci_low=_none_if_nan(c.ci_low),
-                    ratio_ci_high=_none_if_nan(c.ci_high),
-                    percent_change=_none_if_nan(c.percent_change),
-                    percent_ci_low=_none_if_nan(100 * (c.ci_low - 1)),
-                    percent_ci_high=_none_if_nan(100 * (c.ci_high - 1)),
-                    p_value=_none_if_nan(c.p_value),
-                    p_value_adjusted=p_adj,
-                    method=c.method,
-                    verdict=verdict,
-                    summary=_summary(comparison, metric),
-                )
             else:
-                row["summary"] = f"{name}: {_format_mean_std(r)} ({row['note']})"
+                f = adjusted[name]
+                row.update(
+                    ratio=_none_if_nan(f.ratio),
+                    ratio_ci_low=_none_if_nan(f.ratio_ci_low),
+                    ratio_ci_high=_none_if_nan(f.ratio_ci_high),
+                    percent_change=_none_if_nan(f.percent_change),
+                    percent_ci_low=_none_if_nan(100 * (f.ratio_ci_low - 1)),
+                    percent_ci_high=_none_if_nan(100 * (f.ratio_ci_high - 1)),
+                    p_value=_none_if_nan(f.p),
+                    p_value_adjusted=_none_if_nan(f.q),
+                    method=f.test,
+                    verdict=f.verdict,
+                    summary=_summary(f, base, results[name]),
+                    caveat=f.caveat,
+                )
             rows.append(row)
         rows.sort(key=lambda row: row["center"] if lower else -row["center"])
         for rank, row in enumerate(rows, start=1):
             row["rank"] = rank
         return rows
 
-    def _compare_pair(
-        self,
-        metric: str,
-        base_name: str,
-        cand_name: str,
-        base: BenchmarkResult,
-        cand: BenchmarkResult,
-        threshold: float,
-        gen: np.random.Generator,
-    ) -> Any:
-        from torchperf.result import compare_result_samples
-
-        cl = self.confidence_level
-        exact_kw: dict[str, Any] = {
-            "lower_is_better": base.lower_is_better,
-            "n_baseline": base.count,
-            "n_candidate": cand.count,
-            "confidence_level": cl,
-            "threshold": threshold,
-        }
-        if metric == "size":
-            return _exact_comparison(base.median, cand.median, **exact_kw)
-        if metric == "accuracy":
-            b_correct = self._correct.get(base_name)
-            c_correct = self._correct.get(cand_name)
-            if b_correct is not None and c_correct is not None and b_correct.size == c_correct.size:
-                return _exact_comparison(
-                    float(b_correct.mean()),
-                    float(c_correct.mean()),
-                    p_value=_mcnemar_p(b_correct, c_correct),
-                    ci=_paired_ratio_ci(b_correct, c_correct, cl, gen),
-                    method="mcnemar-exact",
-                    **exact_kw,
-                )
-            if base.count < 2 or cand.count < 2:
-                return _exact_comparison(base.mean, cand.mean, **exact_kw)
-        if _no_spread(base) and _no_spread(cand):
-            # Deterministic figures (e.g. allocation sizes): the difference is exact.
-            return _exact_comparison(base.median, cand.median, **exact_kw)
-        kw = {
-            "confidence_level": cl,
-            "lower_is_better": base.lower_is_better,
-            "threshold": threshold,
-            "rng": gen,
-        }
-        return compare_result_samples(base, cand, **kw)
-
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _no_spread(result: BenchmarkResult) -> bool:
-    return result.min_val == result.max_val
-
-
-def _summary(comparison: Comparison, metric: str) -> str:
-    """``str(comparison)``, or the same sentence for exact and McNemar comparisons."""
+def _summary(f: Finding, base: BenchmarkResult, cand: BenchmarkResult) -> str:
+    """One sentence per comparison, e.g. ``"a: 12.3 ms ± 0.8 ms, b: 4.1 ms ± 0.3 ms (67% reduction, 95% CI [64%, 70%], p < 0.001)"``."""
     from torchperf.result import format_quantity
     from torchperf.stats import format_p
 
-    c = comparison.comparison
-    if c.method not in ("exact", "mcnemar-exact"):
-        return str(comparison)
-    unit = comparison.baseline.unit
+    if f.test == "none":
+        return f"{f.baseline}: {_format_mean_std(base)}, {f.candidate}: {_format_mean_std(cand)} ({f.caveat})"
     parts: list[str] = []
-    if metric == "accuracy":
-        points = 100 * (c.candidate_center - c.baseline_center)
-        parts.append(f"{points:+.1f} percentage points")
-    if not math.isfinite(c.ratio):
+    if f.test in ("exact", "mcnemar-exact", "katz-log-z"):
+        left = format_quantity(f.before, f.unit)
+        right = format_quantity(f.after, f.unit)
+    else:
+        left, right = _format_mean_std(base), _format_mean_std(cand)
+    if f.statistic == "proportion":
+        parts.append(f"{100 * (f.after - f.before):+.1f} percentage points")
+    if not math.isfinite(f.ratio):
         parts.append("baseline is 0")
-    elif c.ratio == 1:
+    elif f.ratio == 1:
         parts.append("no change")
     else:
-        change = c.ratio - 1
-        parts.append(f"{_pct(abs(change))} {'reduction' if change < 0 else 'increase'}")
-    if c.method == "mcnemar-exact":
-        if math.isfinite(c.ci_low) and math.isfinite(c.ci_high):
-            sign = -1 if c.ratio < 1 else 1
-            ends = sorted((sign * (c.ci_low - 1), sign * (c.ci_high - 1)))
-            parts.append(f"{c.confidence_level:.0%} CI [{_pct(ends[0])}, {_pct(ends[1])}]")
-        parts.append(f"McNemar {format_p(c.p_value)}")
-    else:
+        change = f.ratio - 1
+        word = "reduction" if change < 0 else "increase"
+        parts.append(f"{_pct(abs(change)) if f.statistic == 'proportion' else f'{abs(change):.0%}'} {word}")
+    if f.test == "exact":
         parts.append("exact")
-    return (
-        f"{comparison.baseline_name}: {format_quantity(c.baseline_center, unit)}, "
-        f"{comparison.candidate_name}: {format_quantity(c.candidate_center, unit)} "
-        f"({', '.join(parts)})"
-    )
+    else:
+        if math.isfinite(f.ratio_ci_low) and math.isfinite(f.ratio_ci_high):
+            sign = -1 if f.ratio < 1 else 1
+            ends = sorted((sign * (f.ratio_ci_low - 1), sign * (f.ratio_ci_high - 1)))
+            fmt = _pct if f.statistic == "proportion" else (lambda x: f"{x:.0%}")
+            parts.append(f"{f.confidence_level:.0%} CI [{fmt(ends[0])}, {fmt(ends[1])}]")
+        name = {"mcnemar-exact": "McNemar ", "katz-log-z": "z test "}.get(f.test, "")
+        parts.append(f"{name}{format_p(f.p)}")
+    return f"{f.baseline}: {left}, {f.candidate}: {right} ({', '.join(parts)})"
 
 
 def _pct(fraction: float) -> str:
