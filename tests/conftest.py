@@ -1,6 +1,14 @@
-"""Shared test setup: the history cache of every test run lives in a temporary folder."""
+"""Shared test setup.
+
+* The history cache of every test run lives in a temporary folder.
+* The trials/failures table of the reliability run (``pytest -m reliability``): tests
+  marked ``reliability`` add one row per check to ``reliability_table``; the table is
+  printed at the end of the session (the figures of docs/reliability.md).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -12,3 +20,30 @@ def _history_cache_in_tmp(tmp_path_factory):
     mp.setenv("TORCHPERF_CACHE_DIR", str(tmp_path_factory.mktemp("torchperf-cache")))
     yield
     mp.undo()
+
+
+_ROWS: list[dict[str, Any]] = []
+
+
+@pytest.fixture
+def reliability_table() -> list[dict[str, Any]]:
+    """Rows ``{"check", "trials", "failures", ...}`` for the closing table."""
+    return _ROWS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the trials/failures table when any reliability check ran."""
+    if not _ROWS:
+        return
+    columns = ["check", "trials", "failures", "results lost", "detail"]
+    cells = [[str(row.get(c, "")) for c in columns] for row in _ROWS]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    tr = terminalreporter
+    tr.section("reliability trials")
+    tr.write_line("| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |")
+    tr.write_line("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in cells:
+        tr.write_line("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    total = sum(int(row.get("trials", 0)) for row in _ROWS)
+    failed = sum(int(row.get("failures", 0)) for row in _ROWS)
+    tr.write_line(f"{total} trials, {failed} failures")

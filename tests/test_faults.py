@@ -16,6 +16,7 @@ import importlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +31,7 @@ import pytest
 from torchperf import cli
 from torchperf.benchmark import Benchmark
 from torchperf.errors import CorruptResultsWarning, ModelFailureWarning, ResultsFileError
-from torchperf.fileio import LOCK_FILE_NAME, read_json
+from torchperf.fileio import LOCK_FILE_NAME, directory_lock, read_json
 from torchperf.suite import BenchmarkSuite, load_run
 
 MODULE = "tpf_fault_models"
@@ -339,9 +340,10 @@ def test_sigkill_at_random_points_then_resume(mods, tmp_path):
         total = len(METRICS) * 3
         target = len(seen) + int(rng.integers(0, max(1, total - len(seen) - 1)))
         extra_s = float(rng.uniform(0.0, 0.2))
+        staged = out / ".staging" / "results.json"  # a run saves here until it completes
         while proc.poll() is None:
             try:
-                n_done = len(_done_values(load_run(out))) if (out / "results.json").exists() else 0
+                n_done = len(_done_values(load_run(staged))) if staged.exists() else 0
             except ResultsFileError:
                 n_done = 0
             if n_done >= target:
@@ -352,14 +354,18 @@ def test_sigkill_at_random_points_then_resume(mods, tmp_path):
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
-        if (out / "results.json").exists():
-            run = load_run(out)  # the previous complete state is always readable
+        current = staged if staged.exists() else out / "results.json"
+        if current.exists():
+            run = load_run(current)  # the last saved state is always readable
             done = _done_values(run)
             for key, values in seen.items():
                 assert done.get(key) == values, f"{key} was lost or re-measured"
             seen = done
+        assert not (out / "results.json").exists() or load_run(out)["complete"]
         if out.exists():
             check_every_file_readable(out)
+        if staged.parent.exists():
+            check_every_file_readable(staged.parent)
     assert kills >= 3  # progress-driven kill points: most attempts die mid-run
     proc = subprocess.run(
         _cli_cmd(out, "--resume"), cwd=root, env=env, capture_output=True, text=True, timeout=120
@@ -477,3 +483,148 @@ def test_truncated_zoo_cache_is_detected_and_rebuilt(tmp_path):
     for model_name, model in built.models.items():
         np.testing.assert_array_equal(rebuilt.models[model_name].forward(x), model.forward(x))
     assert read_json(entry / "meta.json")["arrays_sha256"]  # a complete entry was rewritten
+
+
+# --------------------------------------------------------------------------- kills over a previous run
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    """Every regular file a run leaves visible in ``directory`` (not the lock, not .staging)."""
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
+def _fork_cli(argv: list[str], stderr_path: Path) -> int:
+    """Run ``torchperf`` (``cli.main(argv)``) in a forked child; return its pid.
+
+    Forking this already-imported process makes a trial cost the run, not 3 s of imports.
+    """
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        rc = 99
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(devnull, 1)
+            os.dup2(err, 2)
+            sys.stdout = open(1, "w", closefd=False)
+            sys.stderr = open(2, "w", closefd=False)
+            rc = cli.main(argv)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stderr.flush()
+            finally:
+                os._exit(rc)
+    return pid
+
+
+def _wait_rc(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _consistent_complete_run(out: Path, models: tuple[str, ...], metrics: tuple[str, ...]) -> str:
+    """'' if ``out`` holds one complete run whose reports belong to its results.json."""
+    from torchperf.report import render_run
+
+    run = load_run(out)
+    if not run["complete"] or run["interrupted"]:
+        return "results.json is not a complete run"
+    if set(_done_values(run)) != {(m, n) for m in metrics for n in models}:
+        return "results.json lacks results"
+    fresh = out.parent / f"{out.name}-rerender"
+    render_run(run, fresh, plots=False)
+    if (fresh / "results.csv").read_bytes() != (out / "results.csv").read_bytes():
+        return "results.csv does not belong to results.json"
+    stamp = run["updated"][:19]
+    for name in ("report.md", "report.html"):
+        if stamp not in (out / name).read_text(encoding="utf-8"):
+            return f"{name} does not belong to results.json"
+    return ""
+
+
+KILL_TRIALS = 20
+
+
+@pytest.mark.slow
+@pytest.mark.reliability
+@pytest.mark.parametrize("signame", ["SIGKILL", "SIGINT"])
+def test_kill_rerun_over_a_previous_complete_run(mods, tmp_path, monkeypatch, signame, reliability_table):
+    """A re-run (no --resume) into a directory holding a complete run, killed (SIGKILL) or
+    interrupted (SIGINT, as Ctrl-C) at a seeded random moment: the previous results and
+    their reports survive byte for byte, or the new run is complete and its reports match
+    it. 20 trials; 0 results may be lost."""
+    root, _ = mods
+    monkeypatch.chdir(root)
+    sig = getattr(signal, signame)
+    metrics = ("latency", "size")
+    models = ("m0", "m1", "m2")
+    argv = ["run", f"{MODULE}:slow", "--warmup", "1", "--runs", "3",
+            "--metrics", ",".join(metrics)]  # fmt: skip
+    template = tmp_path / "previous"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        started = time.monotonic()
+        pid = _fork_cli([*argv, "--output", str(template)], tmp_path / "template.err")
+        assert _wait_rc(pid) == 0, (tmp_path / "template.err").read_text()[-2000:]
+        full_s = time.monotonic() - started
+    assert _consistent_complete_run(template, models, metrics) == ""
+    previous = _done_values(load_run(template))
+    rng = np.random.default_rng(20261203 + sig)
+    outcomes = {"previous kept": 0, "new run complete": 0, "promotion finished by next lock": 0}
+    problems: list[str] = []
+    lost = 0
+    for trial in range(KILL_TRIALS):
+        out = tmp_path / f"trial-{trial}"
+        shutil.copytree(template, out)
+        before = _snapshot(out)
+        err_path = tmp_path / f"trial-{trial}.err"
+        pid = _fork_cli([*argv, "--output", str(out)], err_path)
+        time.sleep(float(rng.uniform(0.0, 1.1 * full_s)))
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:  # pragma: no cover - already reaped (never: we wait below)
+            pass
+        rc = _wait_rc(pid)
+        err = err_path.read_text(errors="replace")
+        if (out / ".staging" / ".promote.json").exists():
+            with directory_lock(out):  # what the next `torchperf run/report` on out does
+                pass
+            outcomes["promotion finished by next lock"] += 1
+        after = _snapshot(out)
+        problem = ""
+        if after == before:
+            outcomes["previous kept"] += 1
+            staged = out / ".staging" / "results.json"
+            if staged.exists():
+                load_run(staged)  # the unfinished run is readable too (resume continues it)
+        else:
+            problem = _consistent_complete_run(out, models, metrics)
+            if not problem:
+                outcomes["new run complete"] += 1
+        now = _done_values(load_run(out))
+        lost += sum(1 for key in previous if key not in now)
+        if signame == "SIGINT":
+            if rc not in (0, 130):
+                problem = problem or f"exit status {rc}"
+            if "Traceback" in err:
+                problem = problem or "a traceback on stderr"
+        elif rc not in (0, -signal.SIGKILL):
+            problem = problem or f"exit status {rc}"
+        if problem:
+            problems.append(f"trial {trial}: {problem}; rc {rc}; stderr {err[-500:]!r}")
+        shutil.rmtree(out)
+    reliability_table.append(
+        {
+            "check": f"re-run over a complete run, {signame} at a random moment",
+            "trials": KILL_TRIALS,
+            "failures": len(problems),
+            "results lost": lost,
+            "detail": ", ".join(f"{k}: {v}" for k, v in outcomes.items()),
+        }
+    )
+    assert not problems, "\n".join(problems)
+    assert lost == 0

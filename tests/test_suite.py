@@ -47,7 +47,7 @@ class Tiny:
 
 
 class Interrupter(Tiny):
-    """Raises KeyboardInterrupt on its n-th call while armed (a user pressing Ctrl-C)."""
+    """Sends itself SIGINT on its n-th call while armed (a user pressing Ctrl-C)."""
 
     def __init__(self, name: str, at_call: int = 3) -> None:
         super().__init__(name)
@@ -57,7 +57,7 @@ class Interrupter(Tiny):
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = super().forward(x)
         if self.armed and self.calls == self.at_call:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
         return out
 
 
@@ -168,7 +168,8 @@ def test_strict_failure_saves_then_raises(tmp_path):
     suite = make_suite([Tiny("ok"), Broken("bad")], tmp_path, strict=True)
     with pytest.raises(ModelError):
         suite.run_full_benchmark()
-    saved = load_run(suite.results_path)
+    assert not suite.results_path.exists()  # staged: only a complete run is promoted
+    saved = load_run(suite.staging_path)
     assert saved["complete"] is False and saved["interrupted"] is True
     assert "ok" in saved["results"]["latency"]
 
@@ -182,16 +183,18 @@ def test_keyboard_interrupt_in_model_keeps_finished_results_and_resume(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         suite.run_full_benchmark()
     out = tmp_path / "out"
-    saved = load_run(out / "results.json")
+    assert not (out / "results.json").exists()
+    staged = out / ".staging"
+    saved = load_run(staged / "results.json")
     assert saved["complete"] is False and saved["interrupted"] is True
     assert list(saved["results"]) == ["latency"]
     assert list(saved["results"]["latency"]) == ["healthy"]
     before = saved["results"]["latency"]["healthy"]
-    # a partial report of what completed
-    md = (out / "report.md").read_text(encoding="utf-8")
+    # a partial report of what completed, beside the staged results
+    md = (staged / "report.md").read_text(encoding="utf-8")
     assert "INTERRUPTED" in md and "healthy" in md
     assert "Pending:" in md and "stopper" in md
-    assert "INTERRUPTED" in (out / "report.html").read_text(encoding="utf-8")
+    assert "INTERRUPTED" in (staged / "report.html").read_text(encoding="utf-8")
 
     # resume: only what is missing is measured
     stopper.armed = False
@@ -217,7 +220,7 @@ def test_progress_hook_raising_interrupt(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         suite.run_full_benchmark()
     assert seen[0] == (0, 10, "latency: a")
-    saved = load_run(suite.results_path)
+    saved = load_run(suite.staging_path)
     done = {(m, n) for m, per in saved["results"].items() for n in per}
     assert done == {("latency", "a"), ("latency", "b"), ("throughput", "a")}
     assert saved["complete"] is False
@@ -569,3 +572,108 @@ def test_second_run_into_a_locked_directory_fails_fast(tmp_path):
     assert suite.run_full_benchmark()["size"]["a"].count == 1  # the kernel freed the lock
     with directory_lock(tmp_path / "out"):  # re-entrant in one thread
         suite.run_full_benchmark()
+
+
+# --------------------------------------------------------------------------- staging (issue 15.2)
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    """Every regular file directly in ``directory`` (not the lock, not .staging)."""
+    return {
+        p.name: p.read_bytes()
+        for p in directory.iterdir()
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def test_interrupted_rerun_keeps_previous_complete_run_and_reports(tmp_path):
+    first = make_suite([Tiny("a"), Tiny("b")], tmp_path, metrics=("latency", "size"))
+    first.run_full_benchmark(report=True)
+    out = tmp_path / "out"
+    before = _snapshot(out)
+    assert {"results.json", "report.md", "report.html", "results.csv"} <= set(before)
+    assert not list((out / ".staging").iterdir())  # promoted: nothing left staged
+
+    def hook(completed, total, description):
+        if completed == 2:
+            raise KeyboardInterrupt
+
+    again = make_suite([Tiny("a"), Tiny("b")], tmp_path, metrics=("latency", "size"), progress=hook)
+    with pytest.raises(KeyboardInterrupt):
+        again.run_full_benchmark(report=True)
+    assert _snapshot(out) == before  # every byte of the previous run and its reports
+    staged = load_run(again.staging_path)
+    assert staged["interrupted"] and len(staged["results"]["latency"]) == 2
+    assert "INTERRUPTED" in (out / ".staging" / "report.md").read_text(encoding="utf-8")
+
+    # --resume continues the staged run (not the complete one) and then promotes it
+    resumed = make_suite([Tiny("a"), Tiny("b")], tmp_path, metrics=("latency", "size"))
+    resumed.run_full_benchmark(resume=True, report=True)
+    final = load_run(out)
+    assert final["complete"]
+    assert final["results"]["latency"]["a"] == staged["results"]["latency"]["a"]
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "INTERRUPTED" not in md and final["created"] == staged["created"]
+    assert set(resumed.report_files) >= {"report.md", "report.html", "results.json"}
+    assert all(p.parent == out for p in resumed.report_files.values())
+
+
+def test_completed_run_without_reports_removes_the_stale_ones(tmp_path):
+    first = make_suite([Tiny("a")], tmp_path, metrics=("size",))
+    first.run_full_benchmark(report=True)
+    out = tmp_path / "out"
+    assert (out / "report.md").exists()
+    second = make_suite([Tiny("a"), Tiny("b")], tmp_path, metrics=("size",))
+    second.run_full_benchmark()
+    assert set(load_run(out)["results"]["size"]) == {"a", "b"}
+    for name in ("report.md", "report.html", "results.csv"):
+        assert not (out / name).exists(), f"{name} of the previous run left beside new results"
+    second.generate_report()
+    assert "b" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_promotion_killed_halfway_is_completed_by_the_next_lock(tmp_path, monkeypatch):
+    """A run killed between the renames of its promotion: the journal makes the next
+    command that takes the lock finish the same promotion (roll forward)."""
+    from torchperf import fileio
+
+    first = make_suite([Tiny("a")], tmp_path, metrics=("size",))
+    first.run_full_benchmark(report=True)
+    out = tmp_path / "out"
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def dying_replace(src, dst):
+        if Path(src).parent.name == ".staging" and not str(src).endswith(".tmp"):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise SystemExit("killed")  # stands for SIGKILL between two renames
+        return real_replace(src, dst)
+
+    second = make_suite([Tiny("a"), Tiny("b")], tmp_path, metrics=("size",))
+    monkeypatch.setattr(fileio.os, "replace", dying_replace)
+    with pytest.raises(SystemExit):
+        second.run_full_benchmark(report=True)
+    monkeypatch.setattr(fileio.os, "replace", real_replace)
+    assert (out / ".staging" / ".promote.json").exists()
+    assert set(load_run(out)["results"]["size"]) == {"a"}  # results.json is renamed last
+    with fileio.directory_lock(out):  # e.g. the next `torchperf report` or `run`
+        pass
+    assert not (out / ".staging" / ".promote.json").exists()
+    assert set(load_run(out)["results"]["size"]) == {"a", "b"}
+    csv_models = {line.split(",")[0] for line in (out / "results.csv").read_text().splitlines()[1:]}
+    assert csv_models == {"a", "b"}  # the reports were promoted with the results
+
+
+def test_staging_dir_symlink_is_refused(tmp_path):
+    from torchperf.errors import OutputLockedError
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".staging").symlink_to(elsewhere)
+    with pytest.raises(OutputLockedError, match=r"\.staging"):
+        make_suite([Tiny("a")], tmp_path, metrics=("size",)).run_full_benchmark()
+    assert (elsewhere / "keep.txt").read_text() == "keep"

@@ -222,13 +222,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output {out_dir} exists and is not a directory; pass a directory.")
-    with directory_lock(out_dir, purpose="torchperf run"):
+    # Files are written under the absolute path (fixed before any model code runs, so a
+    # model's os.chdir cannot split the output); messages show the path as given.
+    with directory_lock(out_dir.absolute(), purpose="torchperf run"):
         return _run_locked(args, out_dir)
+
+
+def _shown(path: Path, out_dir: Path) -> Path:
+    """``path`` (absolute, under ``out_dir.absolute()``) as the user spelled ``out_dir``."""
+    try:
+        return out_dir / path.relative_to(out_dir.absolute())
+    except ValueError:
+        return path
 
 
 def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     from torchperf.errors import BenchmarkTimeoutError, ModelError, ModelFailureWarning
-    from torchperf.report import render_run, summary_table
+    from torchperf.report import summary_table
     from torchperf.suite import BenchmarkSuite
 
     datasets: list[Any] | None = None
@@ -264,7 +274,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     suite = BenchmarkSuite(
         models,
         datasets,
-        output_dir=out_dir,
+        output_dir=out_dir.absolute(),
         warmup_runs=warmup,
         measurement_runs=runs,
         metrics=args.metrics or _METRIC_NAMES,
@@ -279,7 +289,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         with warnings.catch_warnings():
             # Each failure is listed once at the end (and in the reports), not as a warning too.
             warnings.simplefilter("ignore", ModelFailureWarning)
-            suite.run_full_benchmark(resume=args.resume)
+            suite.run_full_benchmark(resume=args.resume, report=True)
     except KeyboardInterrupt:
         interrupted = True
     except (ModelError, BenchmarkTimeoutError) as exc:  # --strict: a model failed
@@ -287,22 +297,23 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         _err(f"torchperf run: {exc}")
         _err(
             f"torchperf: stopped at the first failure (--strict); finished results are saved in "
-            f"{out_dir / 'results.json'}."
+            f"{_shown(suite.staging_path, out_dir)} (the previous complete run in {out_dir} is "
+            "untouched); --resume continues from them."
         )
         return EXIT_FOUND
     finally:
         close()
     run = suite.to_run()
-    files = render_run(run, out_dir)
     _out(summary_table(run))
     _out("")
-    for kind, path in sorted(files.items()):
-        _out(f"{kind:>10}: {path}")
+    for kind, path in sorted(suite.report_files.items()):
+        _out(f"{kind:>10}: {_shown(path, out_dir)}")
     if interrupted:
         done = sum(len(v) for v in suite.results.values())
         _err(
             f"torchperf: interrupted; {done} finished measurements are saved in "
-            f"{out_dir / 'results.json'} and the report shows what completed. "
+            f"{_shown(suite.staging_path, out_dir)} with a partial report beside them; the "
+            f"previous complete results in {out_dir} are untouched. "
             "Re-run with --resume to measure only what is missing."
         )
         return EXIT_INTERRUPTED
@@ -315,7 +326,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
                      f"torchperf: model {name!r} failed: {msg}")
         _err(
             f"torchperf: {len(suite.failures)} model(s) failed; every other result is saved in "
-            f"{out_dir / 'results.json'} and the reports."
+            f"{_shown(suite.results_path, out_dir)} and the reports."
         )
         return EXIT_FOUND
     return EXIT_OK

@@ -31,7 +31,7 @@ import re
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,18 @@ _UMASK = _current_umask()
 
 __all__ = [
     "LOCK_FILE_NAME",
+    "STAGING_DIR_NAME",
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
     "directory_lock",
+    "discard_staged",
+    "finish_promotion",
+    "promote_staged",
     "read_json",
     "remove_stale_temp_files",
     "safe_filename",
+    "staging_dir",
     "to_jsonable",
 ]
 
@@ -346,6 +351,12 @@ def directory_lock(directory: str | os.PathLike[str], *, purpose: str = "torchpe
             f"({holder or 'holder unknown'}; lock file {path}). Wait for it to finish, or write "
             "to another directory (torchperf run --output DIR)."
         ) from None
+    try:
+        finish_promotion(d)  # a run killed while promoting its staged files: complete it
+    except BaseException:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        raise
     ours = _is_torchperf_lock_content(fd)
     if ours:
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -452,6 +463,12 @@ def remove_stale_temp_files(directory: str | os.PathLike[str]) -> list[Path]:
         entries = list(d.iterdir())
     except OSError:
         return removed
+    staging = d / STAGING_DIR_NAME
+    if staging.is_dir() and not staging.is_symlink():
+        try:
+            entries += list(staging.iterdir())
+        except OSError:
+            pass
     for p in entries:
         if _TEMP_NAME.match(p.name) and p.is_file() and not p.is_symlink():
             try:
@@ -460,3 +477,179 @@ def remove_stale_temp_files(directory: str | os.PathLike[str]) -> list[Path]:
             except OSError:
                 pass
     return removed
+
+
+# --------------------------------------------------------------------------- staging
+
+#: Subdirectory of an output directory where a run keeps its files until it completes.
+STAGING_DIR_NAME = ".staging"
+_JOURNAL_NAME = ".promote.json"
+
+
+def staging_dir(directory: str | os.PathLike[str], *, create: bool = False) -> Path:
+    """Return ``directory / ".staging"``, where a run keeps its files until it completes.
+
+    Parameters
+    ----------
+    directory : path-like
+        The output directory.
+    create : bool
+        Create the staging directory (and ``directory``) if missing.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputLockedError
+        If the staging path exists and is a symbolic link or not a directory
+        (torchperf never makes one): writing through it could touch files
+        outside the output directory.
+
+    """
+    s = Path(directory) / STAGING_DIR_NAME
+    if os.path.islink(s) or (os.path.lexists(s) and not s.is_dir()):
+        raise OutputLockedError(
+            f"staging directory {s} is a symbolic link or not a directory; torchperf did not "
+            "create it. Remove it, or write to another directory (torchperf run --output DIR)."
+        )
+    if create:
+        s.mkdir(parents=True, exist_ok=True)
+    return s
+
+
+def _plain_name(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\x00" not in name
+    )
+
+
+def promote_staged(
+    directory: str | os.PathLike[str], *, remove: Iterable[str] = ()
+) -> list[Path]:
+    """Move every file staged in ``directory/.staging`` into ``directory``, as one step.
+
+    The list of files to move (and of stale files of ``directory`` to delete)
+    is first written atomically to ``.staging/.promote.json``; then each file is
+    renamed over its counterpart, the stale ones are deleted and the journal is
+    removed. If the process dies in between, the journal is still there and
+    :func:`finish_promotion` (called by :func:`directory_lock` whenever a run
+    takes the lock) completes the same promotion, so the directory never stays
+    a mix of two runs.
+
+    Call it only while holding :func:`directory_lock` on ``directory``.
+
+    Parameters
+    ----------
+    directory : path-like
+        The output directory.
+    remove : iterable of str
+        File names in ``directory`` (not staged ones) to delete as part of the
+        promotion, e.g. reports of the previous run that the new files do not replace.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The promoted files, at their final paths.
+
+    """
+    d = Path(directory)
+    s = staging_dir(d)
+    names = sorted(
+        p.name
+        for p in s.iterdir()
+        if p.name != _JOURNAL_NAME
+        and not _TEMP_NAME.match(p.name)
+        and p.is_file()
+        and not p.is_symlink()
+    )
+    # results.json last: until every report is in place, results.json is the old run's
+    names.sort(key=lambda n: n == "results.json")
+    stale = [n for n in remove if _plain_name(n) and n not in names]
+    atomic_write_json(s / _JOURNAL_NAME, {"replace": names, "remove": stale})
+    return finish_promotion(d)
+
+
+def finish_promotion(directory: str | os.PathLike[str]) -> list[Path]:
+    """Complete a promotion of staged files that was interrupted (see :func:`promote_staged`).
+
+    Does nothing when ``directory/.staging/.promote.json`` does not exist.
+    Call it only while holding :func:`directory_lock` on ``directory``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The promoted files, at their final paths (empty when there was nothing to do).
+
+    Raises
+    ------
+    ResultsFileError
+        If the journal is unreadable; the message names it and what to do.
+
+    """
+    d = Path(directory)
+    s = d / STAGING_DIR_NAME
+    journal_path = s / _JOURNAL_NAME
+    if os.path.islink(s) or not journal_path.is_file():
+        return []
+    journal = read_json(journal_path, what="promotion journal")
+    replace = journal.get("replace") if isinstance(journal, dict) else None
+    remove = journal.get("remove", []) if isinstance(journal, dict) else None
+    if not isinstance(replace, list) or not isinstance(remove, list):
+        raise ResultsFileError(
+            f"promotion journal {journal_path} is not one torchperf wrote; delete {s} "
+            "(the previous complete results in its parent are kept) and re-run."
+        )
+    promoted: list[Path] = []
+    for name in replace:
+        if not _plain_name(name):
+            continue
+        src, dst = s / name, d / name
+        if os.path.lexists(src) and not os.path.islink(src):
+            os.replace(src, dst)
+        promoted.append(dst)
+    for name in remove:
+        if _plain_name(name):
+            try:
+                os.unlink(d / name)
+            except FileNotFoundError:
+                pass
+    _fsync_dir(d)
+    os.unlink(journal_path)
+    _fsync_dir(s)
+    return promoted
+
+
+def discard_staged(directory: str | os.PathLike[str]) -> None:
+    """Delete the files of an unfinished run from ``directory/.staging``.
+
+    Call it only while holding :func:`directory_lock` on ``directory``.
+    """
+    s = staging_dir(directory)
+    if not s.is_dir():
+        return
+    finish_promotion(directory)
+    for p in s.iterdir():
+        if p.is_file() or p.is_symlink():
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        dir_fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

@@ -107,7 +107,6 @@ def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10, p
         The saved run (``results.json`` contents) plus ``"files"``: paths written.
 
     """
-    from torchperf.report import render_run
     from torchperf.suite import BenchmarkSuite
     from torchperf.zoo import build_comparison_set, load_digits_split
 
@@ -122,9 +121,10 @@ def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10, p
         progress=progress,
         benchmark_kwargs={"processes": processes},
     )
-    suite.run_full_benchmark(resume=True)
+    suite.run_full_benchmark(resume=True, report=True)
     run = suite.to_run()
-    files = render_run(run, output)
+    # paths as the caller spelled ``output`` (the suite writes under its absolute form)
+    files = {name: Path(output) / path.name for name, path in suite.report_files.items()}
     return {**run, "files": files}
 
 

@@ -3,12 +3,15 @@
 :class:`BenchmarkSuite` is the multi-metric layer above
 :class:`torchperf.benchmark.Benchmark`: it runs latency, throughput, accuracy,
 peak memory and size for each model, one *model x metric* task at a time, and
-after each task rewrites ``output_dir/results.json`` atomically (temporary
-file, fsync, rename) with ``"complete": false``. A run that is interrupted
-(Ctrl-C, a failing progress hook, ``strict=True`` and a failing model) or
-killed therefore leaves every finished result on disk; the suite writes a
-partial report of what completed and re-raises. ``run_full_benchmark(resume=True)``
-reloads that file and redoes only what is missing (or failed).
+after each task rewrites ``output_dir/.staging/results.json`` atomically
+(temporary file, fsync, rename) with ``"complete": false``; only a completed
+run moves its files into ``output_dir`` (:func:`torchperf.fileio.promote_staged`).
+A run that is interrupted (Ctrl-C, a failing progress hook, ``strict=True``
+and a failing model) or killed therefore leaves every finished result on disk
+and the previous complete run untouched; the suite writes a partial report of
+what completed beside the staged results and re-raises.
+``run_full_benchmark(resume=True)`` reloads the staged file and redoes only
+what is missing (or failed).
 
 The saved run file (schema ``"torchperf.run"``, version 1) is::
 
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -55,9 +59,12 @@ from torchperf.errors import (
 from torchperf.fileio import (
     atomic_write_json,
     directory_lock,
+    discard_staged,
+    promote_staged,
     read_json,
     remove_stale_temp_files,
     safe_filename,
+    staging_dir,
     to_jsonable,
 )
 from torchperf.metrics import METRIC_NAMES, Direction
@@ -80,6 +87,10 @@ __all__ = [
 
 RUN_SCHEMA = "torchperf.run"
 RUN_SCHEMA_VERSION = 1
+
+#: Report files of a previous run that a completed run without reports deletes when it
+#: replaces ``results.json`` (so that no report contradicts the results beside it).
+_STALE_REPORT_FILES = ("report.md", "report.html", "results.csv")
 
 #: Metrics in the order the suite runs them (:data:`torchperf.metrics.METRIC_NAMES`).
 METRICS: tuple[str, ...] = METRIC_NAMES
@@ -662,7 +673,8 @@ class BenchmarkSuite:
             raise InvalidParameterError(f"model names must be unique; got {names}.")
         self.models: dict[str, Any] = dict(zip(names, model_list, strict=True))
         self.datasets = datasets
-        self.output_dir = Path(output_dir)
+        # Absolute now, before any model code runs: a model's os.chdir cannot split the output.
+        self.output_dir = Path(os.path.abspath(output_dir))
         self.warmup_runs = _check_int("warmup_runs", warmup_runs, 0, 100_000)
         self.measurement_runs = _check_int("measurement_runs", measurement_runs, 1, 1_000_000)
         metric_list = [metrics] if isinstance(metrics, str) else list(metrics)
@@ -709,13 +721,25 @@ class BenchmarkSuite:
         self.created: str | None = None
         self.complete = False
         self.interrupted = False
+        self.report_files: dict[str, Path] = {}
+        self._staging = False
 
     # ----------------------------------------------------------------- properties
 
     @property
     def results_path(self) -> Path:
-        """Path of the incrementally saved run file (``output_dir / "results.json"``)."""
+        """Path of the run file of the last complete run (``output_dir / "results.json"``)."""
         return self.output_dir / "results.json"
+
+    @property
+    def staging_path(self) -> Path:
+        """Run file of a run in progress or interrupted: ``output_dir/.staging/results.json``.
+
+        A run saves here after every task and moves its files into
+        ``output_dir`` only when it completes, so that a killed or interrupted
+        run leaves the previous complete run (and its reports) untouched.
+        """
+        return staging_dir(self.output_dir) / "results.json"
 
     def protocol(self) -> dict[str, Any]:
         """Return the measurement protocol recorded with the results."""
@@ -761,9 +785,13 @@ class BenchmarkSuite:
         }
 
     def save(self) -> Path:
-        """Write ``results.json`` atomically with the current results."""
+        """Write the run file atomically with the current results.
+
+        While a run is in progress (or after it was interrupted) the file is
+        :attr:`staging_path`; otherwise :attr:`results_path`.
+        """
         return save_run(
-            self.results_path,
+            self.staging_path if self._staging else self.results_path,
             self.results,
             environment=self.environment,
             protocol=self.protocol(),
@@ -864,7 +892,8 @@ class BenchmarkSuite:
             )
 
     def _load_for_resume(self) -> None:
-        path = self.results_path
+        # An unfinished run in the staging directory is newer than the complete one.
+        path = self.staging_path if self.staging_path.exists() else self.results_path
         if not path.exists():
             return
         try:
@@ -911,15 +940,31 @@ class BenchmarkSuite:
         done = self._done()
         return [(m, n) for m in self.metrics for n in self.models if (m, n) not in done]
 
-    def run_full_benchmark(self, *, resume: bool = False) -> dict[str, dict[str, BenchmarkResult]]:
+    def run_full_benchmark(
+        self, *, resume: bool = False, report: bool = False
+    ) -> dict[str, dict[str, BenchmarkResult]]:
         """Run every metric for every model, saving after each model x metric task.
+
+        The run is staged: it saves to :attr:`staging_path`
+        (``output_dir/.staging/results.json``) after every task, and only when
+        every task is done are its files moved into ``output_dir`` (one
+        journaled step, see :func:`torchperf.fileio.promote_staged`). Killed or
+        interrupted at any moment, it leaves the previous complete run in
+        ``output_dir`` (``results.json`` and its reports) as it was.
 
         Parameters
         ----------
         resume : bool
-            Reuse the finished results in ``output_dir/results.json`` (from
-            an interrupted or killed run with the same protocol) and run only
-            the missing or failed tasks.
+            Reuse the finished results of an interrupted or killed run with
+            the same protocol (``output_dir/.staging/results.json``, else
+            ``output_dir/results.json``) and run only the missing or failed tasks.
+        report : bool
+            Also write the reports (:func:`torchperf.report.render_run`) and
+            promote them together with ``results.json``, so the reports in
+            ``output_dir`` always belong to the results beside them. Without
+            it, a completed run deletes the previous run's ``report.md``,
+            ``report.html`` and ``results.csv`` as it replaces ``results.json``
+            (call :meth:`generate_report` to write new ones).
 
         Returns
         -------
@@ -931,7 +976,7 @@ class BenchmarkSuite:
         ------
         KeyboardInterrupt
             Re-raised after saving every finished result (``complete: false``)
-            and writing a partial report to ``output_dir``. Any other
+            and writing a partial report to ``output_dir/.staging``. Any other
             exception that stops the run (``strict=True``, a failing progress
             hook) is handled the same way.
         OutputLockedError
@@ -944,10 +989,11 @@ class BenchmarkSuite:
             # Only now (lock held) is it safe to delete temporary files that a killed
             # run's atomic writes left behind.
             remove_stale_temp_files(self.output_dir)
-            return self._run_locked(resume=resume)
+            return self._run_locked(resume=resume, report=report)
 
-    def _run_locked(self, *, resume: bool) -> dict[str, dict[str, BenchmarkResult]]:
+    def _run_locked(self, *, resume: bool, report: bool) -> dict[str, dict[str, BenchmarkResult]]:
         from torchperf.environment import collect_environment
+        from torchperf.report import render_run
 
         self.results = {}
         self.failures = {}
@@ -956,6 +1002,11 @@ class BenchmarkSuite:
         self.complete = False
         self.interrupted = False
         self.created = None
+        self.report_files = {}
+        staging = staging_dir(self.output_dir, create=True)
+        if not resume:
+            discard_staged(self.output_dir)
+        self._staging = True
         if resume:
             self._load_for_resume()
         if not self.environment:
@@ -973,6 +1024,7 @@ class BenchmarkSuite:
                 self.save()
             self.complete = True
             self.save()
+            staged = render_run(self.to_run(), staging) if report else {}
             self._notify(total, total, "done")
         except BaseException as exc:
             self.interrupted = True
@@ -980,11 +1032,15 @@ class BenchmarkSuite:
             self.save()
             if self.results:
                 try:
-                    self.generate_report()
+                    self.report_files = render_run(self.to_run(), staging)
                 except Exception as report_exc:  # never hide the original exception
                     if hasattr(exc, "add_note"):
                         exc.add_note(f"torchperf: the partial report could not be written: {report_exc}")
             raise
+        # Every task is done and saved: the staged files replace the previous run's.
+        promote_staged(self.output_dir, remove=() if report else _STALE_REPORT_FILES)
+        self._staging = False
+        self.report_files = {name: self.output_dir / name for name in staged}
         return self.results
 
     # ----------------------------------------------------------------- analysis
@@ -1082,6 +1138,10 @@ class BenchmarkSuite:
     def generate_report(self) -> str:
         """Write ``report.md``, ``report.html``, ``results.csv``, ``results.json`` and the plots.
 
+        After a complete run they go to ``output_dir``; after an interrupted
+        one, beside its results in ``output_dir/.staging`` (the previous
+        complete run's files are left alone).
+
         Returns
         -------
         str
@@ -1090,7 +1150,9 @@ class BenchmarkSuite:
         """
         from torchperf import report
 
-        files = report.render_run(self.to_run(), self.output_dir)
+        target = staging_dir(self.output_dir) if self._staging else self.output_dir
+        files = report.render_run(self.to_run(), target)
+        self.report_files = dict(files)
         return files["report.md"].read_text(encoding="utf-8")
 
 
