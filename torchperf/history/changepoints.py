@@ -972,3 +972,93 @@ def find_regressions(
         and (include_environment or c.cause == "code")
     ]
     return sorted(out, key=lambda c: (-c.revision_after, c.benchmark, c.params, c.env))
+
+
+# --------------------------------------------------------------------------- per-group entry points
+# The history store (torchperf.history.pipeline) and Dask run detection one group of series at
+# a time: ``group_candidates`` on each group (any process), then one global ``finish_candidates``
+# (Benjamini-Hochberg over every candidate of every group, the threshold, the order). Together
+# they return exactly what ``detect_change_points`` returns on the whole frame, provided no
+# series is split across groups (the store keeps every series of a benchmark, on every machine
+# and environment, in one group).
+
+
+@dataclass(frozen=True)
+class GroupCandidates:
+    """Change-point candidates of one group of series, before the global FDR step.
+
+    Attributes
+    ----------
+    change_points : list of ChangePoint
+        Every candidate (``q_value``/``significant`` are the group's own; replaced by
+        :func:`finish_candidates`).
+    n_series : int
+        Series analysed in the group (the BH family counts quiet series too).
+
+    """
+
+    change_points: list[ChangePoint]
+    n_series: int
+
+
+def group_candidates(df: pd.DataFrame, **detect_kw: Any) -> GroupCandidates:
+    """Candidates of the series in ``df`` (one group), for :func:`finish_candidates`.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The rows of whole series (every machine and environment of a benchmark).
+    **detect_kw
+        As for :func:`detect_change_points` (``fdr`` and ``include_insignificant``
+        are ignored here: they belong to the global step).
+
+    Returns
+    -------
+    GroupCandidates
+
+    """
+    kw = {k: v for k, v in detect_kw.items() if k not in ("fdr", "include_insignificant")}
+    cps = detect_change_points(df, include_insignificant=True, **kw)
+    for col, default in (("lower_is_better", True), ("unit", None)):
+        if col not in df.columns:
+            df = df.assign(**{col: default})
+    return GroupCandidates(change_points=cps, n_series=len(_series_slices(df)))
+
+
+def finish_candidates(
+    groups: list[GroupCandidates], *, fdr: float = 0.05, include_insignificant: bool = False
+) -> list[ChangePoint]:
+    """The global step: BH q-values across all groups, the effect threshold, series order.
+
+    Parameters
+    ----------
+    groups : list of GroupCandidates
+        From :func:`group_candidates`, one per group of series.
+    fdr : float, default 0.05
+        False-discovery rate across all candidates of all series.
+    include_insignificant : bool, default False
+        Also return candidates that failed the q-value or threshold test.
+
+    Returns
+    -------
+    list of ChangePoint
+        As :func:`detect_change_points` on the union of the groups.
+
+    """
+    from dataclasses import replace
+
+    from torchperf.stats import benjamini_hochberg
+
+    _check_fdr(fdr)
+    raw = [c for g in groups for c in g.change_points]
+    n_series = sum(int(g.n_series) for g in groups)
+    n_quiet = max(0, n_series - len({(c.machine, c.env, c.benchmark, c.params) for c in raw}))
+    q = benjamini_hochberg(np.r_[np.array([c.p_value for c in raw], dtype=float), np.ones(n_quiet)])[: len(raw)]
+    out = []
+    for c, qv in zip(raw, q, strict=True):
+        eff = abs(c.ratio - 1) if math.isfinite(c.ratio) else 0.0
+        sig = bool(qv <= fdr and eff >= c.threshold)
+        if sig or include_insignificant:
+            out.append(replace(c, q_value=float(qv), significant=sig))
+    out.sort(key=lambda c: (c.machine, c.env, c.benchmark, c.params, c.revision_after))
+    return out

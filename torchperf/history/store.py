@@ -926,29 +926,36 @@ def read_group(
 
     """
     pa = _need_pyarrow()
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     cols = None if columns is None else list(dict.fromkeys(["file_id", "row", "benchmark", *columns]))
-    ids = None if file_ids is None else pa.array(sorted(set(file_ids)), pa.int32())
+    ids = None if file_ids is None else sorted(set(file_ids))
     tables = []
     for p in paths:
         try:
             t = pq.read_table(p, columns=cols)
         except Exception as exc:
             raise _Corrupt(f"its fragment {Path(p).name} is unreadable ({type(exc).__name__}: {exc})") from None
-        mask = None
-        if ids is not None:
-            mask = pc.is_in(t.column("file_id"), ids)
-        if bench_scope is not None and bench_scope.bench is not None:
-            bm = _bench_mask(t, bench_scope)
-            mask = bm if mask is None else pc.and_(mask, bm)
-        if mask is not None:
-            t = t.filter(mask)
-        tables.append(t)
+        tables.append(filter_rows(t, file_ids=ids, bench_scope=bench_scope))
     if not tables:
         return _schema().empty_table() if cols is None else _schema().empty_table().select(cols)
     return pa.concat_tables([t.unify_dictionaries() for t in tables]).unify_dictionaries()
+
+
+def filter_rows(
+    t: pa.Table, *, file_ids: Iterable[int] | None = None, bench_scope: Scope | None = None
+) -> pa.Table:
+    """Rows of ``t`` from these results files and with a benchmark in scope."""
+    pa = _need_pyarrow()
+    import pyarrow.compute as pc
+
+    mask = None
+    if file_ids is not None:
+        mask = pc.is_in(t.column("file_id"), pa.array(sorted(set(file_ids)), pa.int32()))
+    if bench_scope is not None and bench_scope.bench is not None:
+        bm = _bench_mask(t, bench_scope)
+        mask = bm if mask is None else pc.and_(mask, bm)
+    return t if mask is None else t.filter(mask)
 
 
 def _bench_mask(t: pa.Table, scope: Scope) -> pa.Array:
