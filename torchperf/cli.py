@@ -486,12 +486,70 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_FOUND if found else EXIT_OK
 
 
-def cmd_regressions(args: argparse.Namespace) -> int:
-    """Change points and significant regressions across an asv history."""
-    from torchperf.history import find_regressions, load_results
+def _history_progress() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    """Progress of loading and analysing a history, on stderr.
 
-    df = load_results(_results_dir(args.results_dir), cache=_cache_arg(args))
-    found = find_regressions(df, since=args.since)
+    In a terminal: tqdm bars (files parsed, series groups analysed, time left). In a
+    log (CI, a pipe): one plain line at most every 10 s and at the end of each stage,
+    with the rate and the time left, so that long runs show they are alive.
+    """
+    from tqdm import tqdm
+
+    tty = sys.stderr.isatty()
+    labels = {"parse": ("parsing asv results files", "file"), "analyse": ("analysing series groups", "group")}
+    state: dict[str, Any] = {"stage": None, "bar": None, "t0": 0.0, "last": 0.0}
+
+    def close() -> None:
+        if state["bar"] is not None:
+            state["bar"].close()
+            state["bar"] = None
+
+    def hook(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != state["stage"]:
+            close()
+            state.update(stage=stage, t0=now, last=now)
+            if tty:
+                desc, unit = labels.get(stage, (stage, "item"))
+                state["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
+        if state["bar"] is not None:
+            state["bar"].n = done
+            state["bar"].refresh()
+            return
+        if done < total and now - state["last"] < 10.0:
+            return
+        state["last"] = now
+        elapsed = now - state["t0"]
+        left = elapsed / done * (total - done) if done else float("nan")
+        desc = labels.get(stage, (stage, ""))[0]
+        _err(f"torchperf: {desc}: {done}/{total} ({elapsed:.0f} s elapsed, ~{left:.0f} s left)")
+
+    return hook, close
+
+
+def _scope_args(args: argparse.Namespace) -> Any:
+    from torchperf.history.store import Scope
+
+    return Scope(bench=args.bench, machine=args.machine, env=args.env)
+
+
+def cmd_regressions(args: argparse.Namespace) -> int:
+    """Change points and significant regressions across an asv history.
+
+    Streamed one series group at a time from the history store
+    (:func:`torchperf.history.pipeline.stream_regressions`), on Dask when
+    ``--scheduler`` or ``TORCHPERF_DASK_SCHEDULER`` names a scheduler.
+    """
+    from torchperf.history.pipeline import stream_regressions
+
+    hook, close = _history_progress()
+    try:
+        found = stream_regressions(
+            _results_dir(args.results_dir), since=args.since, cache=_cache_arg(args),
+            scope=_scope_args(args), scheduler=args.scheduler, progress=hook,
+        )
+    finally:
+        close()
     rows = _finding_rows(found)
     if args.format == "json":
         _print_json(rows)
@@ -668,9 +726,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("regressions", help="change points and regressions across asv history")
     g.add_argument("--results-dir")
-    g.add_argument("--since", metavar="REV")
+    g.add_argument(
+        "--since", metavar="REV",
+        help="only regressions after REV; history from 100 revisions before REV is read",
+    )
     g.add_argument("--format", choices=("table", "json"), default="table")
     _add_cache_args(g)
+    g.add_argument("--bench", metavar="REGEX", help="load only benchmarks matching REGEX")
+    g.add_argument("--machine", metavar="NAME", help="load only this machine's results")
+    g.add_argument("--env", metavar="REGEX", help="load only environments matching REGEX")
+    g.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run detection on this Dask scheduler (default: $TORCHPERF_DASK_SCHEDULER; "
+        "needs `pip install torchperf[dask]`)",
+    )
     g.set_defaults(func=cmd_regressions)
 
     ca = sub.add_parser("cache", help="show or delete the columnar history cache")

@@ -1,0 +1,113 @@
+"""Streaming change points per series group (in process and on Dask) == the whole-frame path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from torchperf.errors import ResultsFileError
+from torchperf.history import detect_change_points, find_regressions, load_results
+from torchperf.history import store as store_mod
+from torchperf.history.pipeline import stream_change_points, stream_regressions
+from torchperf.history.store import HistoryStore, Scope
+
+DATA = Path(__file__).parent / "data"
+FIXTURES = [DATA / "asv-real" / "results", DATA / "asv-history" / "results"]
+
+
+def _key(c):
+    return (c.machine, c.env, c.benchmark, c.params, c.revision_after)
+
+
+@pytest.fixture
+def many_groups(monkeypatch):
+    """Small groups, so that the fixtures' benchmarks spread over several series groups."""
+    monkeypatch.setattr(store_mod, "GROUP_TARGET_VALUES", 60)
+
+
+def _whole(root, **load_kw):
+    return sorted(detect_change_points(load_results(root, cache=False, **load_kw),
+                                       include_insignificant=True), key=_key)
+
+
+@pytest.mark.parametrize("root", FIXTURES, ids=lambda p: p.parent.name)
+def test_streamed_groups_give_the_whole_frame_findings(root, tmp_path, many_groups):
+    store = tmp_path / "store"
+    cps, start = stream_change_points(root, cache=store, include_insignificant=True)
+    assert len(HistoryStore(root, store).update().group_paths()) > 1
+    assert start is None
+    assert cps == _whole(root)
+    assert any(c.significant for c in cps)
+    assert stream_regressions(root, cache=store) == find_regressions(load_results(root, cache=False))
+    # without a cache: the same, from memory
+    assert stream_change_points(root, cache=False, include_insignificant=True)[0] == cps
+
+
+def test_scope_is_pushed_down(tmp_path, many_groups):
+    root = FIXTURES[0]
+    scope = Scope(bench=r"Steps\.")
+    cps, _ = stream_change_points(root, cache=tmp_path / "s", scope=scope, include_insignificant=True)
+    assert cps and all(".Steps." in c.benchmark for c in cps)
+    assert cps == _whole(root, bench=r"Steps\.")
+    with pytest.raises(ResultsFileError, match="match the scope"):
+        stream_change_points(root, cache=tmp_path / "s", scope=Scope(machine="nope"))
+
+
+def test_since_reads_only_recent_files_and_filters(tmp_path):
+    root = FIXTURES[0]
+    df = load_results(root, cache=False)
+    commits = df.drop_duplicates("revision").sort_values("revision")["commit"].tolist()
+    since = commits[15]
+    got = stream_regressions(root, since=since, cache=tmp_path / "s", since_context=100)
+    assert got == find_regressions(df, since=since)
+    assert all(c.revision_after > 15 for c in got)
+    # a short context reads fewer files and still only reports after `since`
+    short = stream_regressions(root, since=since, cache=tmp_path / "s", since_context=6)
+    assert all(c.revision_after > 15 for c in short)
+
+
+def test_progress_stages(tmp_path, many_groups):
+    calls = []
+    stream_change_points(FIXTURES[0], cache=tmp_path / "s", progress=lambda *a: calls.append(a))
+    stages = [c[0] for c in calls]
+    assert stages[0] == "parse" and stages[-1] == "analyse"
+    assert calls[-1][1] == calls[-1][2] > 1
+
+
+def test_cli_regressions_scope_flags_and_log_progress(tmp_path, capsys):
+    from torchperf import cli
+
+    root = tmp_path / "results"
+    shutil.copytree(FIXTURES[0], root)
+    code = cli.main(["regressions", "--results-dir", str(root), "--bench", "time_regress",
+                     "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "time_regress" in out and "time_two_steps" not in out
+    # stderr is not a terminal here: plain progress lines with the time left
+    assert "torchperf: parsing asv results files: 30/30" in err and "s left)" in err
+    assert "analysing series groups" in err
+    code = cli.main(["regressions", "--results-dir", str(root), "--machine", "elsewhere"])
+    assert code == 2 and "match the scope" in capsys.readouterr().err
+    code = cli.main(["regressions", "--results-dir", str(root), "--env", "("])
+    assert code == 2 and "regular expression" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_findings(tmp_path, many_groups, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        for root in FIXTURES:
+            store = tmp_path / root.parent.name
+            single, _ = stream_change_points(root, cache=store, include_insignificant=True)
+            on_dask, _ = stream_change_points(root, cache=store, include_insignificant=True,
+                                              scheduler=client)
+            assert on_dask == single == _whole(root)
+        # the address form (what --scheduler / TORCHPERF_DASK_SCHEDULER pass)
+        monkeypatch.setenv("TORCHPERF_DASK_SCHEDULER", cluster.scheduler_address)
+        root = FIXTURES[0]
+        assert stream_regressions(root, cache=tmp_path / "x") == find_regressions(
+            load_results(root, cache=False))
