@@ -126,3 +126,23 @@ def test_higher_is_better_metric():
     (f,) = compare_revisions(df, f"{8:08x}", f"{9:08x}")
     assert f.verdict == "regression" and f.metric_direction == "higher_is_better"
     assert f.change == "lower" and f.noise_model == "history"
+
+
+def test_history_findings_are_the_package_finding_and_ci_agrees_with_p(history):
+    """One record for every comparison; its interval is the inversion of its test (rule 7)."""
+    from torchperf.comparison import Finding
+
+    df, truth = history
+    c = truth["commits"]
+    found = compare_revisions(df, c[0], c[12], min_history=3) + compare_revisions(df, c[11], c[12])
+    assert found and all(type(f) is Finding for f in found)
+    checked = 0
+    for f in found:
+        if math.isfinite(f.p) and abs(f.p - 0.05) > 1e-9:
+            assert (f.p < 0.05) == f.excludes_one, f
+            checked += 1
+        if f.significant:
+            assert f.excludes_one and f.q <= 0.05
+    assert checked >= 10
+    d = found[0].to_dict()
+    assert all(k in d for k in CONTRACT) and d["q_value"] == d["q"]

@@ -62,6 +62,7 @@ CORRECTIONS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+_TIME_UNITS = frozenset({"s", "seconds", "second", "sec"})
 _OUTCOMES_KEY = "per_example_correct"
 _EXAMPLES_KEY = "examples_digest"
 
@@ -163,7 +164,61 @@ class Finding:
         kw["context"] = dict(self.context)
         return (_rebuild_finding, (kw,))
 
+    def __getattr__(self, name: str) -> Any:
+        # Identifiers of the entry point read as attributes (``f.benchmark``, ``f.machine``).
+        if name.startswith("__") or name == "context":
+            raise AttributeError(name)
+        ctx = self.__dict__.get("context")
+        if ctx is not None and name in ctx:
+            return ctx[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # -- torchperf 0.1 spellings (read-only aliases of the fields) ---------------
+    @property
+    def ci_low(self) -> float:
+        """Alias of ``ratio_ci_low`` (the 0.1 spelling)."""
+        return self.ratio_ci_low
+
+    @property
+    def ci_high(self) -> float:
+        """Alias of ``ratio_ci_high`` (the 0.1 spelling)."""
+        return self.ratio_ci_high
+
+    @property
+    def p_value(self) -> float:
+        """Alias of ``p`` (the 0.1 spelling)."""
+        return self.p
+
+    @property
+    def q_value(self) -> float:
+        """Alias of ``q`` (the 0.1 spelling of asv history findings)."""
+        return self.q
+
+    @property
+    def value_before(self) -> float:
+        """Alias of ``before`` (the 0.1 spelling of asv history findings)."""
+        return self.before
+
+    @property
+    def value_after(self) -> float:
+        """Alias of ``after`` (the 0.1 spelling of asv history findings)."""
+        return self.after
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """``caveat`` split into its sentences (the 0.1 spelling of asv history findings)."""
+        return tuple(c for c in self.caveat.split("; ") if c)
+
     # -- derived ----------------------------------------------------------------
+    @property
+    def change(self) -> str:
+        """The verdict in words: ``"slower"`` / ``"faster"`` (time units) or ``"higher"`` / ``"lower"``; ``"same"``; ``"unclear"``."""
+        if self.significant:
+            if self.unit.lower() in _TIME_UNITS:
+                return "slower" if self.ratio > 1 else "faster"
+            return "higher" if self.ratio > 1 else "lower"
+        return "same" if self.verdict == "equivalent" else "unclear"
+
     @property
     def significant(self) -> bool:
         """Whether the (adjusted) verdict is a regression or an improvement."""
@@ -204,11 +259,13 @@ class Finding:
         Non-finite floats become ``None``. ``legacy=True`` also writes the
         spellings of torchperf 0.1's comparison dicts, which the documented
         entry points (``compare_to_baseline``, ``compare_runs``,
-        ``Benchmark.compare_models``) keep returning: ``ci_low`` / ``ci_high``
-        (= ``ratio_ci_low`` / ``ratio_ci_high``), ``p_value`` (= ``p``),
-        ``p_adjusted`` (= ``q``), ``method`` (= ``test``), ``baseline_center`` /
-        ``candidate_center`` (= ``before`` / ``after``), ``n_baseline`` /
-        ``n_candidate``, ``note`` (= ``caveat``) and ``model`` (= ``candidate``).
+        ``compare_revisions``, ``torchperf compare --format json``) keep
+        returning: ``ci_low`` / ``ci_high`` (= ``ratio_ci_low`` /
+        ``ratio_ci_high``), ``p_value`` (= ``p``), ``p_adjusted`` and ``q_value``
+        (= ``q``), ``method`` (= ``test``), ``baseline_center`` /
+        ``candidate_center`` and ``value_before`` / ``value_after`` (= ``before`` /
+        ``after``), ``n_baseline`` / ``n_candidate``, ``note`` (= ``caveat``),
+        ``notes`` (its sentences), ``change`` and ``model`` (= ``candidate``).
 
         Parameters
         ----------
@@ -244,8 +301,17 @@ class Finding:
                 n_baseline=self.n_before,
                 n_candidate=self.n_after,
                 note=self.caveat,
+                q_value=out["q"],
+                value_before=out["before"],
+                value_after=out["after"],
+                notes=list(self.notes),
+                change=self.change,
             )
         return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """``as_dict(legacy=True)``: the 0.1 name of the JSON form of asv history findings."""
+        return self.as_dict(legacy=True)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Finding:
@@ -266,7 +332,8 @@ class Finding:
         derived = {
             "significant", "direction", "metric_direction", "percent_change", "model",
             "baseline_center", "candidate_center", "ci_low", "ci_high", "p_value", "p_adjusted",
-            "method", "n_baseline", "n_candidate", "note",
+            "method", "n_baseline", "n_candidate", "note", "q_value", "value_before",
+            "value_after", "notes", "change",
         }  # fmt: skip
         missing = [k for k in _REQUIRED if k not in d]
         if missing:
@@ -709,16 +776,18 @@ def _correction(correction: Any) -> str:
     return CORRECTIONS[key]
 
 
-def adjust(findings: Iterable[Finding], correction: str = "bh") -> list[Finding]:
+def adjust(
+    findings: Iterable[Finding], correction: str = "bh", *, alpha: float | None = None
+) -> list[Finding]:
     """Adjust the p-values of a family of findings together and settle their verdicts.
 
     The family is every finding with a finite ``p`` (exact and untested
     findings keep ``q = nan``). ``"bh"``: Benjamini-Hochberg q-values
     (:func:`scipy.stats.false_discovery_control`, ``method="bh"``); ``"holm"``:
     Holm's step-down (:func:`torchperf.stats.holm`); ``"none"``: ``q = p``.
-    A directional unadjusted verdict survives only when ``q <= 1 -
-    confidence_level``; otherwise it becomes "inconclusive"
-    (``docs/statistics.md#rule-9``).
+    A directional unadjusted verdict survives only when ``q <= alpha``
+    (default each finding's ``1 - confidence_level``); otherwise it becomes
+    "inconclusive" (``docs/statistics.md#rule-9``).
 
     Parameters
     ----------
@@ -727,6 +796,9 @@ def adjust(findings: Iterable[Finding], correction: str = "bh") -> list[Finding]
         twice is the same as adjusting once).
     correction : {"bh", "holm", "none"}
         The correction.
+    alpha : float, optional
+        Level the adjusted p-values are held to (e.g. the false-discovery rate
+        of asv history comparisons); default ``1 - confidence_level``.
 
     Returns
     -------
@@ -736,6 +808,8 @@ def adjust(findings: Iterable[Finding], correction: str = "bh") -> list[Finding]
 
     """
     method = _correction(correction)
+    if alpha is not None and not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise InvalidParameterError(f"`alpha` must be in (0, 1), e.g. 0.05; got {alpha!r}.")
     items = list(findings)
     for i, f in enumerate(items):
         if not isinstance(f, Finding):
@@ -758,7 +832,7 @@ def adjust(findings: Iterable[Finding], correction: str = "bh") -> list[Finding]
         qi = q.get(i, math.nan)
         verdict = f.unadjusted_verdict
         if verdict in ("regression", "improvement") and f.test != "exact":
-            if not (qi <= 1.0 - f.confidence_level):
+            if not (qi <= (1.0 - f.confidence_level if alpha is None else alpha)):
                 verdict = "inconclusive"
         out.append(
             replace(f, q=qi, correction=method, family_size=len(family), verdict=verdict)

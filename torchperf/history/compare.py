@@ -23,34 +23,40 @@ tested on the log scale:
   style); otherwise only within-run noise is known (``noise_model="within-run"``,
   flagged in ``notes`` as optimistic).
 
-p-values of all series are adjusted together with Benjamini-Hochberg. A
-finding is a **regression** (or improvement) when its q-value is at most
-``fdr`` and ``|ratio - 1|`` exceeds the benchmark's noise threshold in the
-bad (good) direction; **equivalent** when its CI lies within
-``[1/(1+m), 1+m]`` (``m = max(threshold, 0.02)``); else **inconclusive**.
+Each series' interval and p-value come from one t (or normal) test of the
+log ratio with that variance (:func:`torchperf.stats.log_t_test`), so the
+interval excludes 1 exactly when ``p < 1 - confidence_level``; the verdict is
+the package's one rule (:func:`torchperf.comparison.decide`,
+``docs/statistics.md#rule-9``) and the p-values of all series are adjusted
+together with Benjamini-Hochberg (:func:`torchperf.comparison.adjust`). A
+finding is a **regression** (or improvement) when its interval excludes 1, its
+q-value is at most ``fdr`` and ``|ratio - 1|`` exceeds the benchmark's noise
+threshold in the bad (good) direction; **equivalent** when the ``1 - 2α``
+interval of the same test lies within ``[1/(1+m), 1+m]`` (``m =
+max(threshold, 0.02)``); else **inconclusive**.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from torchperf.comparison import Finding as _Finding
+from torchperf.comparison import adjust, decide
 from torchperf.errors import InvalidParameterError
 from torchperf.history.changepoints import (
     SERIES_KEYS,
     _check_fdr,
     _check_frame,
     _clean,
-    _json_ready,
     _noise_scale,
     threshold_for,
 )
 from torchperf.history.loader import resolve_commit
-from torchperf.metrics import Direction
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -58,78 +64,17 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Finding", "compare_revisions", "threshold_for"]
 
 _Z99 = 2.5758293035489004  # asv stores 99% intervals
-_TIME_UNITS = {"seconds", "s", "second", "sec"}
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One benchmark compared between two revisions (or two environments).
-
-    The first twelve fields are DESIGN.md's CLI JSON contract.
-
-    Attributes
-    ----------
-    benchmark, params, machine, env : identify the series.
-    commit_before, commit_after : the two commits (full hashes).
-    ratio, ci_low, ci_high : value after / value before with its CI.
-    p_value : unadjusted p-value; ``q_value`` is its BH-adjusted value across the suite.
-    direction : ``"regression"``, ``"improvement"`` or ``None`` (not significant / within threshold).
-    metric_direction : ``"lower_is_better"`` or ``"higher_is_better"``.
-    verdict : ``"regression"``, ``"improvement"``, ``"equivalent"`` or ``"inconclusive"``.
-    change : for people: ``"slower"``/``"faster"`` (time units) or ``"higher"``/``"lower"``;
-        ``"same"`` when equivalent, ``"unclear"`` when inconclusive.
-    evidence : ``"samples"`` (raw samples) or ``"stored-ci"`` (asv's 99% CI; no samples recorded).
-    noise_model : ``"history"``, ``"rounds"`` or ``"within-run"``.
-    notes : caveats in words.
-
-    """
-
-    benchmark: str
-    params: tuple[str, ...]
-    machine: str
-    env: str
-    commit_before: str
-    commit_after: str
-    ratio: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    direction: str | None
-    metric_direction: str
-    q_value: float = math.nan
-    verdict: str = "inconclusive"
-    change: str = "unclear"
-    value_before: float = math.nan
-    value_after: float = math.nan
-    unit: str | None = None
-    threshold: float = 0.05
-    evidence: str = "samples"
-    noise_model: str = "within-run"
-    n_before: int = 0
-    n_after: int = 0
-    confidence_level: float = 0.95
-    notes: tuple[str, ...] = ()
-    env_after: str | None = None
-    kind: str = "comparison"
-    facts_before: dict[str, Any] = field(default_factory=dict)
-    facts_after: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def significant(self) -> bool:
-        """True for a regression or an improvement beyond threshold."""
-        return self.verdict in ("regression", "improvement")
-
-    @property
-    def percent_change(self) -> float:
-        """``100 * (ratio - 1)``."""
-        return 100.0 * (self.ratio - 1.0)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (non-finite floats become ``None``)."""
-        return _json_ready(
-            self, notes=list(self.notes), percent_change=self.percent_change,
-            significant=self.significant,
-        )
+#: asv history findings are :class:`torchperf.comparison.Finding` s, the one record of every
+#: comparison in torchperf. The series and the commits are in ``context`` and read as
+#: attributes: ``benchmark``, ``params``, ``machine``, ``env``, ``commit_before``,
+#: ``commit_after`` (the CLI JSON contract, with ``ratio``, ``ci_low``, ``ci_high``,
+#: ``p_value``, ``direction`` and ``metric_direction`` of :meth:`Finding.as_dict` with
+#: ``legacy=True``), ``evidence`` (``"samples"`` or ``"stored-ci"``), ``noise_model``
+#: (``"history"``, ``"rounds"`` or ``"within-run"``), ``env_after``, ``kind``,
+#: ``facts_before`` and ``facts_after``.
+Finding = _Finding
 
 
 # --------------------------------------------------------------------------- core
@@ -200,9 +145,6 @@ def _pair(
     cl: float,
 ) -> dict[str, Any]:
     """Log-ratio test of row b against row a."""
-    from scipy.stats import norm
-    from scipy.stats import t as tdist
-
     la, sa, na, ev_a, smp_a = _side(a)
     lb, sb, nb, ev_b, smp_b = _side(b)
     evidence = "samples" if ev_a == ev_b == "samples" else "stored-ci"
@@ -245,43 +187,11 @@ def _pair(
                 "no history for this series: only within-run noise is known, so the p-value is "
                 "optimistic (run-to-run variation is ignored)"
             )
+    notes_t = tuple(notes)
     if not math.isfinite(var):
-        return dict(d=d, lo=math.nan, hi=math.nan, p=1.0, evidence=evidence,
-                    noise_model=noise_model, notes=(*notes, "no uncertainty information"),
-                    n_before=na, n_after=nb)
-    se = math.sqrt(var)
-    if se == 0:
-        p = 0.0 if d != 0 else 1.0
-        lo = hi = d
-    else:
-        if math.isinf(df_ref):
-            p = float(2 * norm.sf(abs(d) / se))
-            qz = float(norm.ppf(0.5 + cl / 2))
-        else:
-            p = float(2 * tdist.sf(abs(d) / se, df_ref))
-            qz = float(tdist.ppf(0.5 + cl / 2, df_ref))
-        lo, hi = d - qz * se, d + qz * se
-    return dict(d=d, lo=lo, hi=hi, p=min(1.0, p), evidence=evidence, noise_model=noise_model,
-                notes=tuple(notes), n_before=na, n_after=nb)
-
-
-def _verdict(
-    ratio: float, lo: float, hi: float, q: float, fdr: float, threshold: float,
-    lower_is_better: bool, margin: float | None, unit: str | None,
-) -> tuple[str, str | None, str]:
-    worse = ratio > 1 if lower_is_better else ratio < 1
-    timey = (unit or "").lower() in _TIME_UNITS
-    if q <= fdr and abs(ratio - 1) > threshold:
-        verdict = "regression" if worse else "improvement"
-        if timey:
-            change = "slower" if ratio > 1 else "faster"
-        else:
-            change = "higher" if ratio > 1 else "lower"
-        return verdict, verdict, change
-    m = max(threshold, 0.02) if margin is None else margin
-    if math.isfinite(lo) and math.isfinite(hi) and lo >= 1 / (1 + m) and hi <= 1 + m:
-        return "equivalent", None, "same"
-    return "inconclusive", None, "unclear"
+        notes_t = (*notes_t, "no uncertainty information")
+    return dict(d=float(d), se=math.sqrt(var) if math.isfinite(var) else math.nan, df=df_ref,
+                evidence=evidence, noise_model=noise_model, notes=notes_t, n_before=na, n_after=nb)
 
 
 def _raw_finding(
@@ -290,51 +200,69 @@ def _raw_finding(
     t: Mapping[str, Any],
     *,
     confidence_level: float,
-    **fields: Any,
+    threshold: float,
+    **context: Any,
 ) -> dict[str, Any]:
-    """:class:`Finding` fields (all but the verdict) from rows ``a``, ``b`` and their :func:`_pair` test.
+    """:func:`torchperf.comparison.decide` arguments from rows ``a``, ``b`` and their :func:`_pair` test.
 
-    ``fields`` names the series and commits (``benchmark``, ``machine``,
-    ``env``, ``commit_before``, ``commit_after``), the ``threshold`` and any
-    extra fields of a subclass.
+    ``context`` names the series and commits (``benchmark``, ``machine``,
+    ``env``, ``commit_before``, ``commit_after``) and any extra identifiers
+    (``env_after``, ``kind``, ``facts_before``, ``facts_after``).
     """
     lib = bool(a.get("lower_is_better", True))
+    unit = a.get("unit") if isinstance(a.get("unit"), str) else ""
+    ctx = {
+        "benchmark": context.pop("benchmark"),
+        "params": tuple(a["params"]),
+        "machine": context.pop("machine"),
+        "env": context.pop("env"),
+        "commit_before": context.pop("commit_before"),
+        "commit_after": context.pop("commit_after"),
+        "evidence": t["evidence"],
+        "noise_model": t["noise_model"],
+        "env_after": context.pop("env_after", None),
+        "kind": context.pop("kind", "comparison"),
+        "facts_before": dict(context.pop("facts_before", {})),
+        "facts_after": dict(context.pop("facts_after", {})),
+        **context,
+    }
     return dict(
-        params=tuple(a["params"]),
-        ratio=math.exp(t["d"]),
-        ci_low=math.exp(t["lo"]) if math.isfinite(t["lo"]) else math.nan,
-        ci_high=math.exp(t["hi"]) if math.isfinite(t["hi"]) else math.nan,
-        p_value=t["p"],
-        metric_direction=Direction.from_flag(lib).value,
-        value_before=float(a["value"]),
-        value_after=float(b["value"]),
-        unit=a.get("unit") if isinstance(a.get("unit"), str) else None,
-        evidence=t["evidence"],
-        noise_model=t["noise_model"],
-        n_before=t["n_before"],
-        n_after=t["n_after"],
-        confidence_level=float(confidence_level),
-        notes=tuple(t["notes"]),
-        **fields,
-    )
+        d=t["d"], se=t["se"], df=t["df"],
+        metric=ctx["benchmark"], baseline=ctx["commit_before"], candidate=ctx["commit_after"],
+        before=float(a["value"]), after=float(b["value"]), unit=unit or "",
+        lower_is_better=lib, statistic="value", confidence_level=float(confidence_level),
+        threshold=threshold, n_before=t["n_before"], n_after=t["n_after"],
+        caveat="; ".join(t["notes"]), context=ctx,
+    )  # fmt: skip
 
 
 def _finalise(
-    raw: list[dict[str, Any]], fdr: float, margin: float | None, cls: type[Finding] = Finding
-) -> list[Finding]:
-    from torchperf.stats import benjamini_hochberg
+    raw: list[dict[str, Any]], fdr: float, margin: float | None, cls: type[_Finding] = _Finding
+) -> list[_Finding]:
+    """Decide each series with the one verdict rule, then adjust them together (BH at ``fdr``)."""
+    from torchperf.stats import log_t_test
 
-    q = benjamini_hochberg(np.array([r["p_value"] for r in raw], dtype=float))
-    out = []
-    for r, qv in zip(raw, q, strict=True):
-        verdict, direction, change = _verdict(
-            r["ratio"], r["ci_low"], r["ci_high"], float(qv), fdr, r["threshold"],
-            Direction(r["metric_direction"]).lower_is_better, margin, r["unit"],
-        )
-        out.append(cls(q_value=float(qv), verdict=verdict, direction=direction, change=change, **r))
+    found = []
+    for r in raw:
+        r = dict(r)
+        d, se, df = r.pop("d"), r.pop("se"), r.pop("df")
+
+        def proc(level: float, d: float = d, se: float = se, df: float = df) -> Any:
+            return log_t_test(d, se, df, confidence_level=level)
+
+        found.append(decide(proc, equivalence_margin=margin, **r))
+    adjusted = adjust(found, "bh", alpha=fdr)
+    out = [
+        f if cls is _Finding else cls(**{k.name: getattr(f, k.name) for k in fields(f)})
+        for f in adjusted
+    ]
     rank = {"regression": 0, "improvement": 1, "inconclusive": 2, "equivalent": 3}
-    out.sort(key=lambda f: (rank[f.verdict], f.q_value, f.benchmark, f.params, f.env))
+    out.sort(key=lambda f: (rank[f.verdict], _nan_last(f.q), f.benchmark, f.params, f.env))
     return out
+
+
+def _nan_last(q: float) -> float:
+    return q if math.isfinite(q) else math.inf
 
 
 def _rows_at(df: pd.DataFrame, commit: str) -> dict[tuple[Any, ...], dict[str, Any]]:
