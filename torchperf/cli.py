@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 import time
@@ -671,6 +672,72 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
         close()
 
 
+def _format_seconds(value: float | None) -> str:
+    from torchperf.result import format_quantity
+
+    return "-" if value is None else format_quantity(value, "s")
+
+
+def cmd_ab(args: argparse.Namespace) -> int:
+    """Is B slower than A: interleaved, paired, sequential (exit 1 when slower)."""
+    import tempfile
+
+    from torchperf.ab import ABSide, ab_compare, checkout_revision
+
+    candidate = args.candidate or args.base
+    if not args.candidate and not (args.python_b or args.python_a or args.revisions):
+        raise UsageError(
+            "give a CANDIDATE target, or compare one target under two interpreters "
+            "(--python-a/--python-b) or two commits (--revisions A B)."
+        )
+    with tempfile.TemporaryDirectory(prefix="torchperf-ab-") as tmp:
+        paths: list[tuple[str, ...]] = [(), ()]
+        cwds: list[str | None] = [None, None]
+        labels = [args.base, candidate]
+        if args.revisions:
+            for i, rev in enumerate(args.revisions):
+                root = checkout_revision(args.repo, rev, Path(tmp) / f"rev{i}")
+                src = root / args.src if args.src else root
+                if not src.is_dir():
+                    raise UsageError(f"--src {args.src!r} is not a directory in revision {rev!r}.")
+                paths[i], cwds[i] = (str(src),), str(src)
+                labels[i] = f"{labels[i]}@{rev}"
+        sides = [
+            ABSide(target, python=py, sys_path=paths[i], cwd=cwds[i], input=args.input, label=labels[i])
+            for i, (target, py) in enumerate(((args.base, args.python_a), (candidate, args.python_b)))
+        ]
+
+        def progress(pair: Any, decision: Any, elapsed: float) -> None:
+            hi = "inf" if decision.ci_high == float("inf") else f"{decision.ci_high:.3f}"
+            _err(
+                f"torchperf ab: pair {pair.index + 1}: B/A {math.exp(pair.log_ratio):.3f}; "
+                f"so far {decision.ratio:.3f} [{decision.ci_low:.3f}, {hi}] {decision.verdict} "
+                f"({elapsed:.1f} s)"
+            )
+
+        result = ab_compare(
+            sides[0], sides[1], alpha=args.alpha, margin=args.margin, max_time_s=args.max_time,
+            max_pairs=args.max_pairs, blocks_per_pair=args.blocks, clock=args.clock,
+            seed=args.seed, timeout_s=args.timeout, progress=None if args.quiet else progress,
+        )
+    d = result.decision
+    if args.format == "json":
+        _print_json(result.to_dict())
+    else:
+        level = 100 * (1 - d.alpha)
+        hi = "inf" if d.ci_high == float("inf") else f"{d.ci_high:.3f}"
+        row = result.to_dict()
+        _out(f"B / A = {d.ratio:.3f}  ({level:g}% confidence sequence [{d.ci_low:.3f}, {hi}])  -> {d.verdict}")
+        _out(f"A: {sides[0].name}  {_format_seconds(row['median_base_s'])} per call (median)  "
+             f"[{sides[0].to_dict()['python']}]")
+        _out(f"B: {sides[1].name}  {_format_seconds(row['median_candidate_s'])} per call (median)  "
+             f"[{sides[1].to_dict()['python']}]")
+        _out(f"{len(result.pairs)} pairs of fresh processes, {result.blocks} interleaved blocks, "
+             f"{result.seconds:.1f} s (stopped: {result.stop_reason}); alpha {d.alpha:g}, "
+             f"equivalence margin {100 * d.margin:g}%, clock {args.clock}")
+    return EXIT_FOUND if result.regression else EXIT_OK
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -775,6 +842,37 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--conf-dir", default=".", help="directory holding asv.conf.json")
     a.add_argument("--format", choices=("table", "json"), default="table")
     a.set_defaults(func=cmd_asv_check)
+
+    ab = sub.add_parser(
+        "ab", help="is B slower than A: interleaved, paired, sequential A/B (exit 1 when slower)"
+    )
+    ab.add_argument("base", metavar="BASE", help="module:attribute (a zero-argument callable or a model)")
+    ab.add_argument("candidate", metavar="CANDIDATE", nargs="?",
+                    help="module:attribute (default: BASE, with --python-a/-b or --revisions)")
+    ab.add_argument("--python-a", metavar="PYTHON", help="interpreter (virtualenv) of side A")
+    ab.add_argument("--python-b", metavar="PYTHON", help="interpreter (virtualenv) of side B")
+    ab.add_argument("--revisions", nargs=2, metavar=("REV_A", "REV_B"),
+                    help="measure the target(s) in two git revisions of --repo, interleaved")
+    ab.add_argument("--repo", default=".", help="git repository of --revisions (default: .)")
+    ab.add_argument("--src", metavar="SUBDIR", help="directory of the revision put on sys.path")
+    ab.add_argument("--input", metavar="MODULE:ATTR", help="input of a model target (array or (X, y))")
+    ab.add_argument("--margin", type=_positive_float("--margin"), default=0.02,
+                    help="equivalence margin (default 0.02: within +-2%%)")
+    ab.add_argument("--alpha", type=_probability("--alpha"), default=0.05,
+                    help="error rate of the always-valid interval (default 0.05)")
+    ab.add_argument("--max-time", type=_positive_float("--max-time"), default=60.0, metavar="SECONDS",
+                    help="time budget (default 60 s); stops earlier once the verdict is settled")
+    ab.add_argument("--max-pairs", type=_positive_int("--max-pairs", 1), default=10_000)
+    ab.add_argument("--blocks", type=_positive_int("--blocks", 1, 10_000), default=20,
+                    help="interleaved ABBA/BAAB blocks per pair of processes (default 20)")
+    ab.add_argument("--clock", choices=("process", "wall", "thread"), default="process",
+                    help="CPU time of the worker (default; one BLAS thread) or wall time")
+    ab.add_argument("--seed", type=_positive_int("--seed", 0, 2**31), default=None)
+    ab.add_argument("--timeout", type=_positive_float("--timeout"), default=120.0, metavar="SECONDS",
+                    help="kill a worker that does not answer within SECONDS")
+    ab.add_argument("--format", choices=("table", "json"), default="table")
+    ab.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    ab.set_defaults(func=cmd_ab)
 
     q = sub.add_parser(
         "quickstart",

@@ -1,0 +1,56 @@
+"""Workloads of ``tools/ab_study.py`` and the README's ``torchperf ab`` example.
+
+Two workloads with a size knob, so that slowdowns of +2 %, +5 % and +10 % are real
+code changes (more work), not injected sleeps:
+
+* ``mlp_<pct>``: a NumPy two-layer MLP forward pass (batch 24, 256 inputs, hidden width
+  ``800 * pct / 100``, 10 outputs), about 300 us per call on the development machine;
+* ``loop_<pct>``: a pure-Python loop of ``2200 * pct / 100`` iterations, about 110 us.
+
+``pct`` is 100 (baseline), 102, 105 or 110. Each is a zero-argument callable, a valid
+``torchperf ab`` target (``tools.ab_workloads:loop_105`` from the repository root).
+The slowdowns are verified by measurement in ``tools/ab_study.py``, not assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+PCTS = (100, 102, 105, 110)
+MLP_HIDDEN = 800
+LOOP_N = 2200
+
+
+def _mlp(pct: int) -> Callable[[], float]:
+    rng = np.random.default_rng(0)
+    hidden = round(MLP_HIDDEN * pct / 100)
+    x = rng.standard_normal((24, 256))
+    w1 = rng.standard_normal((256, hidden)) / 16
+    w2 = rng.standard_normal((hidden, 10)) / 16
+
+    def mlp() -> float:
+        h = np.maximum(x @ w1, 0.0)
+        return float((h @ w2)[0, 0])
+
+    mlp.__name__ = mlp.__qualname__ = f"mlp_{pct}"
+    return mlp
+
+
+def _loop(pct: int) -> Callable[[], int]:
+    n = round(LOOP_N * pct / 100)
+
+    def loop() -> int:
+        total = 0
+        for i in range(n):
+            total += i * i
+        return total
+
+    loop.__name__ = loop.__qualname__ = f"loop_{pct}"
+    return loop
+
+
+for _pct in PCTS:
+    globals()[f"mlp_{_pct}"] = _mlp(_pct)
+    globals()[f"loop_{_pct}"] = _loop(_pct)
