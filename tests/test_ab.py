@@ -166,3 +166,41 @@ def test_readme_ab_example_runs_as_written():
     assert proc.returncode in (0, 1), proc.stderr
     assert re.search(r"B / A = \d\.\d{3}\s+\(95% confidence sequence \[", proc.stdout)
     assert "pairs of fresh processes" in proc.stdout
+
+
+@pytest.mark.slow
+def test_asv_recipe_overlay_venvs(tmp_path, monkeypatch, capsys):
+    """docs/measurement.md's recipe for built projects: one overlay venv per commit."""
+    repo = tmp_path / "proj"
+    (repo / "abpkg").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "abpkg"\nversion = "0"\n[tool.setuptools]\npackages = ["abpkg"]\n'
+    )
+    body = "def run():\n    return sum(i * i for i in range({n}))\n"
+    (repo / "abpkg" / "__init__.py").write_text(body.format(n=300))
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "fast")
+    (repo / "abpkg" / "__init__.py").write_text(body.format(n=900))
+    _git(repo, "commit", "-qam", "slow")
+    pythons = []
+    for name, rev in (("A", "HEAD~1"), ("B", "HEAD")):
+        sha = subprocess.run(["git", "-C", str(repo), "rev-parse", rev], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        venv = tmp_path / f"ab-{name}"
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                        str(venv)], check=True)
+        py = venv / "bin" / "python"
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
+                        "--no-build-isolation", f"git+file://{repo}@{sha}"], check=True,
+                       capture_output=True)
+        pythons.append(str(py))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    rc = cli.main(["ab", "abpkg:run", "--python-a", pythons[0], "--python-b", pythons[1],
+                   "--blocks", "2", "--max-pairs", "12", "--max-time", "60", "--format", "json", "-q"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1 and out["verdict"] == "slower"
+    assert out["base"]["python"] == pythons[0] and out["candidate"]["python"] == pythons[1]
