@@ -361,21 +361,45 @@ def _scan_multiplier(n: int, n_windows: int) -> float:
 
 def _greedy(
     s: np.ndarray, k: np.ndarray, e: np.ndarray, z: np.ndarray, p: np.ndarray,
-    *, alpha: float, max_cps: int,
-) -> list[int]:
-    """Indices of windows chosen best-first so that no chosen split lies inside another's window."""
+    *, alpha: float, max_cps: int, y: np.ndarray | None = None, w: np.ndarray | None = None,
+    min_size: int = 2, refine: bool = True,
+) -> list[tuple[int, int, int, float, float]]:
+    """Windows chosen best-first so that no chosen split lies inside another chosen window.
+
+    Returns ``(s, k, e, z, p)`` per choice. With ``refine``, the split of a chosen window
+    is moved (by at most 2) to where the two-sample z inside that same window ``[s, e)``
+    is largest (same sign): the grid of side lengths is coarse, the best split of the
+    window is not. ``p`` stays that of the scanned window.
+    """
     order = np.lexsort((-np.abs(z), p))
     order = order[p[order] <= alpha]
     alive = np.ones(s.size, dtype=bool)
-    chosen: list[int] = []
+    chosen: list[tuple[int, int, int, float, float]] = []
+    cw = cy = None
+    if refine and y is not None:
+        w = np.ones(y.size) if w is None else w
+        cw = np.r_[0.0, np.cumsum(w)]
+        cy = np.r_[0.0, np.cumsum(w * y)]
+    n = int(y.size) if y is not None else int(e.max(initial=0))
     for i in order:
         if not alive[i]:
             continue
-        chosen.append(int(i))
+        si, ki, ei, zi = int(s[i]), int(k[i]), int(e[i]), float(z[i])
+        if cw is not None and cy is not None:
+            lo = max(si + (min_size if si == 0 else 3), ki - 2)
+            hi = min(ei - (min_size if ei == n else 3), ki + 2)
+            if hi > lo:
+                kk = np.arange(lo, hi + 1)
+                wl, wr = cw[kk] - cw[si], cw[ei] - cw[kk]
+                zz = ((cy[ei] - cy[kk]) / wr - (cy[kk] - cy[si]) / wl) / np.sqrt(1 / wl + 1 / wr)
+                j = int(np.argmax(zz * np.sign(zi)))
+                if zz[j] * np.sign(zi) > abs(zi):
+                    ki, zi = int(kk[j]), float(zz[j])
+        chosen.append((si, ki, ei, zi, float(p[i])))
         if len(chosen) >= max_cps:
             break
-        kk = k[i]
-        alive &= ~((s < kk) & (e > kk))
+        alive &= ~((s < ki) & (e > ki))
+        alive &= ~((s < k[i]) & (e > k[i]))
     return chosen
 
 
@@ -390,8 +414,8 @@ def _scan_series(
         return []
     m = _scan_multiplier(y.size, s.size)
     p = np.minimum(1.0, m * 2.0 * stdtr(df, -np.abs(z)))
-    chosen = _greedy(s, k, e, z, p, alpha=alpha, max_cps=max(1, y.size // 2))
-    return [(int(s[i]), int(k[i]), int(e[i]), float(z[i]), float(p[i])) for i in chosen]
+    return _greedy(s, k, e, z, p, alpha=alpha, max_cps=max(1, y.size // 2), y=y, w=1.0 / v,
+                   min_size=min_size)
 
 
 def _variances(
@@ -467,7 +491,12 @@ def _estimate(
 
 
 def _trend_step(y: np.ndarray, k: int, a: int, b: int) -> tuple[float, float, float, float] | None:
-    """OLS ``y = c + slope t + delta [t >= k]`` on ``[a, b)``: (delta, se, p_slope, dof) or None."""
+    """OLS ``y = c + slope t + delta [t >= k]`` on ``[a, b)``: (delta, se, p_drift, dof) or None.
+
+    ``p_drift`` is the slope's p-value, or 0 when a straight line without a step fits
+    the window at least as well as a step without a slope (then the data cannot tell
+    a drift from a step, and the step must prove itself with the slope fitted).
+    """
     n = b - a
     if k - a < 3 or b - k < 3:
         return None
@@ -485,7 +514,14 @@ def _trend_step(y: np.ndarray, k: int, a: int, b: int) -> tuple[float, float, fl
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     if se[1] <= 0 or se[2] <= 0:
         return None
-    return float(beta[2]), float(se[2]), _t_sf2(beta[1] / se[1], dof), float(dof)
+
+    def sse(cols: list[int]) -> float:
+        bb, *_ = np.linalg.lstsq(x[:, cols], seg, rcond=None)
+        r = seg - x[:, cols] @ bb
+        return float(r @ r)
+
+    p_drift = 0.0 if sse([0, 1]) <= sse([0, 2]) else _t_sf2(beta[1] / se[1], dof)
+    return float(beta[2]), float(se[2]), p_drift, float(dof)
 
 
 # --------------------------------------------------------------------------- public API
@@ -639,10 +675,11 @@ def _prepare(sl: dict[str, Any], *, outlier_k: float, min_size: int, max_side: i
         return None
     logged = bool(np.all(vals > 0))
     y = np.log(vals) if logged else vals.astype(float)
-    # The noise scale is taken before outliers are set aside (they are part of the noise:
-    # a bimodal runner pool makes many "outliers"); the guard itself uses the robust MAD scale.
+    # The noise scale is taken before outliers are set aside (they are part of the noise: a
+    # bimodal runner pool makes many "outliers"), and the guard uses it too, so the second
+    # mode of such noise stays in the data instead of leaving its clusters looking like levels.
     sigma = _noise_sd(y)
-    keep = ~_outliers(y, outlier_k)
+    keep = ~_outliers(y, outlier_k, sigma)
     if not keep.all():
         sl = {c: (v[keep] if isinstance(v, np.ndarray) else v) for c, v in sl.items()}
         y = y[keep]
@@ -655,13 +692,79 @@ def _prepare(sl: dict[str, Any], *, outlier_k: float, min_size: int, max_side: i
     cands: list[tuple[int, int, int, float, float]] = []
     if s.size:
         p = np.minimum(1.0, m * 2.0 * stdtr(df, -np.abs(z)))
-        chosen = _greedy(s, k, e, z, p, alpha=split_alpha, max_cps=max(1, y.size // 2))
-        cands = [(int(s[i]), int(k[i]), int(e[i]), float(z[i]), float(p[i])) for i in chosen]
+        cands = _greedy(s, k, e, z, p, alpha=split_alpha, max_cps=max(1, y.size // 2), y=y,
+                        w=1.0 / v, min_size=min_size)
+        cands = _drop_drift(y, cands, m, window=max_side, alpha=split_alpha)
     return _Series(sl=sl, y=y, v=v, sigma=sigma, logged=logged, df=df, m_windows=m, cands=cands)
 
 
+def _drop_drift(
+    y: np.ndarray, cands: list[tuple[int, int, int, float, float]], m: float, *, window: int,
+    alpha: float,
+) -> list[tuple[int, int, int, float, float]]:
+    """Remove candidates that a gradual drift explains, one at a time.
+
+    Each candidate is re-tested between its neighbouring candidates: where a common
+    slope is significant (p < 0.01), the jump fitted together with the slope must
+    still be significant after the scan correction (``m``). The least significant
+    failure is removed and the others are re-tested, so a drift that the scan chopped
+    into several short "steps" goes as a whole (each removal widens its neighbours'
+    windows).
+    """
+    cands = list(cands)
+    while cands:
+        ks = sorted(c[1] for c in cands)
+        worst: tuple[float, tuple[int, int, int, float, float]] | None = None
+        for c in cands:
+            k = c[1]
+            lo = max([0, *[b for b in ks if b < k]])
+            hi = min([y.size, *[b for b in ks if b > k]])
+            tr = _trend_step(y, k, max(lo, k - window), min(hi, k + window))
+            if tr is None or tr[2] >= 0.01:
+                continue
+            p_tr = min(1.0, m * _t_sf2(tr[0] / tr[1], tr[3]))
+            if p_tr > alpha and (worst is None or p_tr > worst[0]):
+                worst = (p_tr, c)
+        if worst is None:
+            break
+        cands.remove(worst[1])
+    return cands
+
+
+def _joint_scan(
+    group: list[_Series], *, min_size: int, max_side: int, alpha: float,
+) -> dict[int, float]:
+    """Scan the members of a group together: ``{revision: p}`` of the joint candidates.
+
+    On the revisions every member has, each window's member z statistics are summed
+    (Stouffer, ``sum z / sqrt(m)``); p-values carry the same scan bound as one series.
+    A modest step at one commit in several environments or machines is found here
+    even when no single series shows it clearly.
+    """
+    from scipy.special import stdtr
+
+    common = group[0].sl["revision"]
+    for g in group[1:]:
+        common = np.intersect1d(common, g.sl["revision"])
+    n = int(common.size)
+    if n < 2 * min_size + 1:
+        return {}
+    zsum = None
+    for g in group:
+        idx = np.searchsorted(g.sl["revision"], common)
+        s, k, e, z = scan_windows(g.y[idx], 1.0 / g.v[idx], min_size=min_size, max_side=max_side)
+        zsum = z if zsum is None else zsum + z
+    if zsum is None or zsum.size == 0:
+        return {}
+    z = zsum / math.sqrt(len(group))
+    df = min(g.df for g in group)
+    p = np.minimum(1.0, _scan_multiplier(n, s.size) * 2.0 * stdtr(df, -np.abs(z)))
+    chosen = _greedy(s, k, e, z, p, alpha=alpha, max_cps=max(1, n // 2), refine=False)
+    return {int(common[c[1]]): c[4] for c in chosen}
+
+
 def _sibling_tests(
-    group: list[_Series], *, min_size: int, window: int,
+    group: list[_Series], *, min_size: int, window: int, max_side: int = 30, alpha: float = 0.05,
 ) -> list[list[tuple[int, float, float, bool]]]:
     """Per member: ``(k, z, p, own)`` at every revision where any member of the group has a candidate.
 
@@ -671,11 +774,17 @@ def _sibling_tests(
     have data around a revision, the members' evidence is combined (Stouffer, own scan
     p-values converted to z) and a member with its own candidate gets
     ``min(1, 2 min(p_own, p_combined))`` (Bonferroni over the two ways of looking).
+    At a revision found only by the joint scan (:func:`_joint_scan`), whose location
+    was chosen with the member's own data, a member's p-value is the larger of the
+    joint scan's p and its own local p there (both must hold).
     """
     from scipy.special import ndtr, ndtri
 
     revs_of = [g.sl["revision"] for g in group]
-    cand_revs = sorted({int(g.sl["revision"][c[1]]) for g in group for c in g.cands})
+    own_revs = {int(g.sl["revision"][c[1]]) for g in group for c in g.cands}
+    joint = (_joint_scan(group, min_size=min_size, max_side=max_side, alpha=alpha)
+             if len(group) >= 2 else {})
+    cand_revs = sorted(own_revs | set(joint))
     per_member: list[dict[int, tuple[int, float, float, bool]]] = []
     for g, revs in zip(group, revs_of, strict=True):
         own = {int(revs[c[1]]): (c[1], c[3], c[4], True) for c in g.cands}
@@ -695,7 +804,8 @@ def _sibling_tests(
             w = 1.0 / g.v
             wl, wr = float(w[a:k].sum()), float(w[k:b].sum())
             z = float((w[k:b] @ g.y[k:b]) / wr - (w[a:k] @ g.y[a:k]) / wl) / math.sqrt(1 / wl + 1 / wr)
-            out[r] = (k, z, _t_sf2(z, g.df), False)
+            p_loc = _t_sf2(z, g.df)
+            out[r] = (k, z, p_loc if r in own_revs else max(p_loc, joint[r]), False)
         per_member.append(out)
     if len(group) < 2:
         return [list(d.values()) for d in per_member]
@@ -796,7 +906,8 @@ def detect_change_points(
             groups.setdefault((ser.sl["key"][2], ser.sl["key"][3]), []).append(ser)
     raw: list[dict[str, Any]] = []
     for group in groups.values():
-        tests = _sibling_tests(group, min_size=min_size, window=window)
+        tests = _sibling_tests(group, min_size=min_size, window=window, max_side=window,
+                               alpha=split_alpha)
         for ser, rows in zip(group, tests, strict=True):
             if not rows:
                 continue
