@@ -102,12 +102,39 @@ def test_dask_local_cluster_gives_the_same_findings(tmp_path, many_groups, monke
             distributed.Client(cluster) as client:
         for root in FIXTURES:
             store = tmp_path / root.parent.name
-            single, _ = stream_change_points(root, cache=store, include_insignificant=True)
+            single, _ = stream_change_points(root, cache=store, include_insignificant=True,
+                                             reuse_results=False)
             on_dask, _ = stream_change_points(root, cache=store, include_insignificant=True,
-                                              scheduler=client)
+                                              scheduler=client, reuse_results=False)
             assert on_dask == single == _whole(root)
         # the address form (what --scheduler / TORCHPERF_DASK_SCHEDULER pass)
         monkeypatch.setenv("TORCHPERF_DASK_SCHEDULER", cluster.scheduler_address)
         root = FIXTURES[0]
         assert stream_regressions(root, cache=tmp_path / "x") == find_regressions(
             load_results(root, cache=False))
+
+
+def test_group_results_are_reused_only_while_their_inputs_are_unchanged(tmp_path, many_groups,
+                                                                       monkeypatch):
+    from torchperf.history import pipeline
+
+    root = tmp_path / "results"
+    shutil.copytree(FIXTURES[0], root)
+    store = tmp_path / "s"
+    first, _ = stream_change_points(root, cache=store, include_insignificant=True)
+    calls = []
+    real = pipeline._group_task
+    monkeypatch.setattr(pipeline, "_group_task", lambda *a: calls.append(1) or real(*a))
+    assert stream_change_points(root, cache=store, include_insignificant=True)[0] == first
+    assert calls == []  # nothing changed: every group's candidates came from the cache
+    # a damaged cached result is recomputed, not used
+    victim = next((store / "results").glob("*.json"))
+    victim.write_text("{")
+    assert stream_change_points(root, cache=store, include_insignificant=True)[0] == first
+    assert len(calls) == 1
+    # new data (one file removed) changes the revisions: every group is analysed again
+    calls.clear()
+    sorted((root / "fixture-box").glob("*-existing-*.json"))[-1].unlink()
+    again, _ = stream_change_points(root, cache=store, include_insignificant=True)
+    assert len(calls) == len(HistoryStore(root, store).update().group_paths())
+    assert again == _whole(root)

@@ -1,20 +1,38 @@
-"""Measure change-point analysis time on a large synthetic history (Done-when: 2,000 x 200 < 10 s).
+"""History at scale: change-point time in memory, and the columnar store end to end.
 
-Builds a tidy frame shaped exactly like :func:`torchperf.history.load_results`
+Two modes.
+
+**In memory** (default; issue 11's Done-when: 2,000 x 200 < 10 s). Builds a tidy frame shaped exactly like :func:`torchperf.history.load_results`
 output with ``--revisions`` revisions x ``--series`` series (log-normal noise
 of 2%, occasional 5x outliers, slow drift in a tenth of the series and one
 injected 10% step in a fifth of them), then times
 :func:`torchperf.history.detect_change_points` on it (best of ``--repeat``),
 and reports how many injected steps were found at the right commit.
 
+**Store** (``--store``; issue 13). Writes a real asv results directory
+(``--revisions`` files of ``--series`` values each: parameterised benchmarks of 20
+parameter values, asv's result, CI, quartiles, number and repeat per value, as
+``asv run`` writes them without ``--record-samples``), then runs
+``torchperf regressions`` on it in fresh processes and reports wall time and peak
+resident memory (``wait4``'s ``ru_maxrss``) of: a cold run (empty cache: every file
+parsed), warm runs (nothing changed), a run after one new commit, and a run on a
+20-value history (the interpreter with its imports: the baseline that
+"bytes per value" is measured above). ``--duckdb`` also loads the same rows into
+DuckDB and compares write and read times and sizes with the Parquet store.
+
 Usage::
 
     python tools/history_scale.py [--revisions 2000] [--series 200] [--repeat 3]
+    python tools/history_scale.py --store --revisions 1000 --series 500 [--duckdb] [--dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,12 +83,196 @@ def make_history(n_rev: int, n_series: int, seed: int = 0) -> tuple[pd.DataFrame
     return pd.concat(frames, ignore_index=True), truth
 
 
+RESULT_COLUMNS = [
+    "result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
+    "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile",
+]
+N_PARAMS = 20
+
+
+def write_asv_history(root: Path, n_rev: int, n_series: int, seed: int = 0) -> int:
+    """An asv results directory: n_rev commits x n_series values; returns the number of values."""
+    rng = np.random.default_rng(seed)
+    n_bench = max(1, n_series // N_PARAMS)
+    per = [N_PARAMS] * n_bench
+    per[-1] += n_series - N_PARAMS * n_bench
+    machine = root / "scale-box"
+    machine.mkdir(parents=True, exist_ok=True)
+    (machine / "machine.json").write_text(json.dumps({"machine": "scale-box", "version": 1}))
+    bench = {"version": 2}
+    names = [f"bench_{b // 50:03d}.Suite{b % 50:02d}.time_case" for b in range(n_bench)]
+    for name, k in zip(names, per, strict=True):
+        bench[name] = {"name": name, "type": "time", "unit": "seconds", "version": "v1",
+                       "params": [[str(i) for i in range(k)]], "param_names": ["n"], "number": 0}
+    (root / "benchmarks.json").write_text(json.dumps(bench))
+    level = np.log(1e-4 * (1 + rng.random(n_series) * 50))
+    steps = np.zeros((n_rev, n_series))
+    stepped = rng.random(n_series) < 0.2  # a 10% step in a fifth of the series
+    at = rng.integers(n_rev // 10, n_rev - n_rev // 10, n_series)
+    for s in np.flatnonzero(stepped):
+        steps[at[s]:, s] = np.log(1.10)
+    t0 = 1_700_000_000_000
+    for r in range(n_rev):
+        y = np.exp(level + steps[r] + rng.normal(0, 0.02, n_series))
+        spread = y * 0.03
+        results = {}
+        i = 0
+        for name, k in zip(names, per, strict=True):
+            v = y[i:i + k]
+            sp = spread[i:i + k]
+            results[name] = [
+                [float(f"{x:.6g}") for x in v], [[str(j) for j in range(k)]], "v1",
+                t0 + r * 3_600_000, 1.5,
+                [float(f"{x:.5g}") for x in v - 2 * sp], [float(f"{x:.5g}") for x in v + 2 * sp],
+                [float(f"{x:.5g}") for x in v - sp], [float(f"{x:.5g}") for x in v + sp],
+                [10] * k, [10] * k,
+            ]
+            i += k
+        commit = f"{r:08x}" + "c0ffee" * 5 + "cafe"[: 40 - 8 - 30]
+        commit = (commit + "0" * 40)[:40]
+        doc = {"commit_hash": commit, "env_name": "virtualenv-py3.11", "date": t0 + r * 3_600_000,
+               "params": {"machine": "scale-box", "python": "3.11"}, "python": "3.11",
+               "requirements": {}, "env_vars": {}, "result_columns": RESULT_COLUMNS,
+               "results": results, "durations": {}, "version": 2}
+        (machine / f"{commit[:8]}-virtualenv-py3.11.json").write_text(json.dumps(doc))
+    return n_rev * n_series
+
+
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Run a command; (wall s, peak RSS MB, exit code, last stderr line)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = p.stderr.read() if p.stderr else ""
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or [""]
+    return wall, ru.ru_maxrss / 1024, p.returncode, last[0]
+
+
+def store_mode(args: argparse.Namespace) -> int:
+    work = Path(args.dir) if args.dir else Path("/tmp") / f"torchperf-scale-{args.revisions}x{args.series}"
+    results = work / "results"
+    cache = work / "cache"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env.pop("TORCHPERF_DASK_SCHEDULER", None)
+    if not (results / "benchmarks.json").exists():
+        t0 = time.perf_counter()
+        n = write_asv_history(results, args.revisions, args.series)
+        size = sum(f.stat().st_size for f in results.rglob("*.json"))
+        print(f"wrote {n:,} values in {args.revisions} files ({size / 1e6:.0f} MB of JSON) "
+              f"in {time.perf_counter() - t0:.0f} s")
+    n_values = args.revisions * args.series
+    tiny = work / "tiny"
+    if not (tiny / "benchmarks.json").exists():
+        write_asv_history(tiny, 10, 2)
+    cmd = [sys.executable, "-m", "torchperf", "regressions", "--results-dir"]
+    print(f"load: {open('/proc/loadavg').read().split()[:3]}")
+    base = min(run_measured([*cmd, str(tiny), "--cache-dir", str(work / "tiny-cache")], env)[1]
+               for _ in range(2))
+    print(f"baseline (interpreter + imports, 20-value history): peak RSS {base:.0f} MB")
+
+    def report(label: str, wall: float, rss: float, code: int, last: str) -> None:
+        per = (rss - base) * 2**20 / n_values
+        print(f"{label:<34} {wall:7.1f} s   peak RSS {rss:7.0f} MB   "
+              f"({per:6.1f} B/value above baseline)   exit {code}")
+        if code not in (0, 1):
+            print(f"    stderr: {last}")
+
+    if not args.keep_cache:
+        shutil.rmtree(cache, ignore_errors=True)
+    report("cold (empty cache)", *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
+    for i in range(args.repeat):
+        report(f"warm #{i + 1} (nothing changed)",
+               *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
+    if args.new_commit:
+        files = sorted((results / "scale-box").glob("*-virtualenv-py3.11.json"))
+        doc = json.loads(files[-1].read_text())
+        doc["commit_hash"] = "f" * 40
+        doc["date"] += 3_600_000
+        new = results / "scale-box" / ("f" * 8 + "-virtualenv-py3.11.json")
+        new.write_text(json.dumps(doc))
+        try:
+            report("after one new commit", *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
+        finally:
+            new.unlink()
+        report("back to the original (one deleted)",
+               *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
+    print(f"load: {open('/proc/loadavg').read().split()[:3]}")
+    if args.duckdb:
+        duckdb_mode(results, cache, work)
+    return 0
+
+
+def duckdb_mode(results: Path, cache: Path, work: Path) -> None:
+    """Parquet store vs DuckDB on the same rows: size, write time, per-group read time."""
+    import pyarrow.parquet as pq
+
+    from torchperf.history.store import HistoryStore, read_group
+
+    try:
+        import duckdb
+    except ImportError:
+        print("duckdb: not installed (pip install duckdb) - comparison skipped")
+        return
+    store = HistoryStore(results, cache).update()
+    groups = store.group_paths()
+    cols = ["file_id", "row", "benchmark", "params", "param_str", "value", "version",
+            "ci_low", "ci_high", "q25", "q75", "repeat"]
+    t0 = time.perf_counter()
+    tables = [read_group(p, None) for p in groups.values()]
+    t_read_all = time.perf_counter() - t0
+    pq_size = sum(f.stat().st_size for ps in groups.values() for f in ps)
+    import pyarrow as pa
+
+    whole = pa.concat_tables([t.unify_dictionaries() for t in tables]).unify_dictionaries()
+    group_of = pa.array(np.concatenate([np.full(t.num_rows, g, np.int32) for g, t in zip(groups, tables, strict=True)]))
+    whole = whole.append_column("grp", group_of)
+    db = work / "history.duckdb"
+    db.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    con = duckdb.connect(str(db))
+    con.register("whole_t", whole)
+    con.execute("CREATE TABLE rows AS SELECT * FROM whole_t ORDER BY grp")
+    con.close()
+    t_duck_write = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for paths in groups.values():
+        pq.write_table(read_group(paths, None), work / "rewrite.parquet", compression="zstd")
+    t_pq_write = time.perf_counter() - t0
+    (work / "rewrite.parquet").unlink()
+    t0 = time.perf_counter()
+    for paths in groups.values():
+        read_group(paths, cols)
+    t_pq_groups = time.perf_counter() - t0
+    con = duckdb.connect(str(db), read_only=True)
+    t0 = time.perf_counter()
+    for g in groups:
+        res = con.execute(f"SELECT {', '.join(cols)} FROM rows WHERE grp = ?", [g])
+        (res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.arrow())
+    t_duck_groups = time.perf_counter() - t0
+    con.close()
+    print(f"store: {len(groups)} series groups, {whole.num_rows:,} rows; read all columns {t_read_all:.2f} s")
+    print(f"Parquet (zstd, dictionary strings): {pq_size / 1e6:.1f} MB; write {t_pq_write:.2f} s; "
+          f"read analysis columns group by group {t_pq_groups:.2f} s")
+    print(f"DuckDB  (one table, ordered by group): {db.stat().st_size / 1e6:.1f} MB; write "
+          f"{t_duck_write:.2f} s; read analysis columns group by group {t_duck_groups:.2f} s")
+    db.unlink()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--revisions", type=int, default=2000)
     ap.add_argument("--series", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--store", action="store_true", help="measure torchperf regressions on an asv dir")
+    ap.add_argument("--dir", help="work folder of --store (default /tmp/torchperf-scale-RxS)")
+    ap.add_argument("--duckdb", action="store_true", help="also compare the store with DuckDB")
+    ap.add_argument("--keep-cache", action="store_true", help="do not empty the cache first")
+    ap.add_argument("--new-commit", action="store_true", help="also time a run after one new commit")
     args = ap.parse_args()
+    if args.store:
+        return store_mode(args)
     df, truth = make_history(args.revisions, args.series)
     times = []
     cps = []

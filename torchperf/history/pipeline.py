@@ -21,6 +21,7 @@ must therefore be readable by the workers at the same path (a shared file system
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -218,6 +219,75 @@ def _group_task(
     return group_candidates(df, **detect_kw)
 
 
+_RESULTS = "results"
+_RESULTS_KEEP = 512
+
+
+def _analysis_fingerprint(
+    info: pd.DataFrame, benchmarks: Mapping[str, Any], scope: Scope,
+    thresholds: Mapping[str, float], detect_kw: Mapping[str, Any],
+) -> str:
+    """Everything a group's candidates depend on besides its fragments (code and versions too)."""
+    import hashlib
+
+    import numpy as np
+    import pandas as pd
+    import scipy
+
+    h = hashlib.blake2b(digest_size=16)
+    here = Path(__file__).resolve().parent
+    for f in (here / "changepoints.py", here / "pipeline.py", here / "store.py",
+              here.parent / "stats.py"):
+        with contextlib.suppress(OSError):
+            h.update(f.read_bytes())
+    h.update(f"{np.__version__} {pd.__version__} {scipy.__version__}".encode())
+    h.update(pd.util.hash_pandas_object(info.astype(str), index=True).to_numpy().tobytes())
+    h.update(json.dumps([benchmarks, dict(thresholds), scope.bench, sorted(detect_kw.items())],
+                        sort_keys=True, default=repr).encode())
+    return h.hexdigest()
+
+
+def _result_path(store: HistoryStore, paths: Sequence[str], fingerprint: str) -> Path:
+    import hashlib
+
+    key = hashlib.blake2b((fingerprint + "|" + "|".join(Path(p).name for p in paths)).encode(),
+                          digest_size=16).hexdigest()
+    return store.dir / _RESULTS / f"{key}.json"
+
+
+def _read_result(path: Path) -> GroupCandidates | None:
+    """A cached group result, or None (missing or unreadable: recomputed)."""
+    from torchperf.history.changepoints import ChangePoint, GroupCandidates
+
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        cps = [ChangePoint(**{**c, "params": tuple(c["params"])}) for c in d["change_points"]]
+        return GroupCandidates(change_points=cps, n_series=int(d["n_series"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _write_result(path: Path, result: GroupCandidates) -> None:
+    from dataclasses import asdict
+
+    from torchperf.fileio import atomic_write_bytes
+
+    doc = {"n_series": result.n_series, "change_points": [asdict(c) for c in result.change_points]}
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(path, json.dumps(doc, allow_nan=True).encode())
+
+
+def _prune_results(store: HistoryStore, keep: set[Path]) -> None:
+    """Keep the newest cached group results (at most _RESULTS_KEEP files besides ``keep``)."""
+    d = store.dir / _RESULTS
+    if not d.is_dir():
+        return
+    files = sorted(d.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in [f for f in files if f not in keep][_RESULTS_KEEP:]:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
 def _client(scheduler: Any) -> tuple[Any, bool]:
     try:
         from distributed import Client
@@ -248,6 +318,7 @@ def stream_change_points(
     asv_config: Any = None,
     scheduler: Any = None,
     progress: Progress | None = None,
+    reuse_results: bool = True,
     **detect_kw: Any,
 ) -> tuple[list[ChangePoint], int | None]:
     """Change points of every series in scope, one series group at a time.
@@ -278,6 +349,9 @@ def stream_change_points(
     **detect_kw
         Passed to :func:`torchperf.history.detect_change_points` (``fdr``, ``min_effect``,
         ``include_insignificant``, ...).
+    reuse_results : bool, default True
+        Reuse the candidates of groups whose inputs are unchanged since an earlier run
+        (cached next to the store; with ``cache=False`` nothing is reused).
 
     Returns
     -------
@@ -346,29 +420,52 @@ def stream_change_points(
     kw = dict(detect_kw)
     results: list[GroupCandidates] = []
     total = len(tasks)
-    if scheduler is not None and memory is None:
+    # Group results are cached next to the store, keyed by the group's fragments and everything
+    # else the candidates depend on (files, revisions, benchmarks.json, thresholds, parameters,
+    # the code): a run on an unchanged history only applies the global FDR step.
+    todo = list(range(total))
+    cached: dict[int, Path] = {}
+    if memory is None:
+        fp = _analysis_fingerprint(info, benchmarks, scope, thresholds, kw)
+        cached = {i: _result_path(store, tasks[i], fp) for i in range(total)}
+        todo = []
+        for i in range(total):
+            hit = _read_result(cached[i]) if reuse_results else None
+            if hit is None:
+                todo.append(i)
+            else:
+                results.append(hit)
+        if progress is not None and results:
+            progress("analyse", len(results), total)
+
+    def done_one(i: int, res: GroupCandidates) -> None:
+        results.append(res)
+        if i in cached:
+            _write_result(cached[i], res)
+        if progress is not None:
+            progress("analyse", len(results), total)
+
+    if scheduler is not None and memory is None and todo:
         from distributed import as_completed
 
         client, own = _client(scheduler)
         try:
             info_f = client.scatter(info, broadcast=True)
-            futs = [
-                client.submit(_group_task, paths, info_f, benchmarks, scope, thresholds, kw,
-                              pure=False, key=f"torchperf-group-{i}-{os.getpid()}-{id(tasks)}")
-                for i, paths in enumerate(tasks)
-            ]
-            for done, fut in enumerate(as_completed(futs), 1):
-                results.append(fut.result())
-                if progress is not None:
-                    progress("analyse", done, total)
+            futs = {
+                client.submit(_group_task, tasks[i], info_f, benchmarks, scope, thresholds, kw,
+                              pure=False): i
+                for i in todo
+            }
+            for fut in as_completed(list(futs)):
+                done_one(futs[fut], fut.result())
         finally:
             if own:
                 client.close()
     else:
-        for done, source in enumerate(tasks, 1):
-            results.append(_group_task(source, info, benchmarks, scope, thresholds, kw))
-            if progress is not None:
-                progress("analyse", done, total)
+        for i in todo:
+            done_one(i, _group_task(tasks[i], info, benchmarks, scope, thresholds, kw))
+    if cached:
+        _prune_results(store, set(cached.values()))
     return finish_candidates(results, fdr=fdr, include_insignificant=include_insignificant), start
 
 
