@@ -341,7 +341,11 @@ def test_log_ratio_test_vectorised_rows_equal_1d():
 def test_compare_samples_cross_checks_scipy(alternative):
     rng = np.random.default_rng(12)
     b, c = rng.lognormal(0, 0.05, 15), rng.lognormal(0.02, 0.05, 18)
-    r = S.compare_samples(b, c, alternative=alternative, n_resamples=999, rng=3)
+    r = S.compare_samples(b, c, alternative=alternative, n_resamples=999, rng=3,
+                          ci_method="bootstrap-percentile")
+    auto = S.compare_samples(b, c, alternative=alternative)  # the Welch test's own interval
+    two = sps.ttest_ind(np.log(c), np.log(b), equal_var=False).confidence_interval(0.95)
+    assert auto.ci_method == "log-t" and close(auto.ci_low, math.exp(two.low))
     lb, lc = np.log(b), np.log(c)
     assert close(r.p_value, sps.ttest_ind(lc, lb, equal_var=False, alternative=alternative).pvalue)
     assert close(r.mann_whitney_p, sps.mannwhitneyu(c, b, alternative=alternative).pvalue)
@@ -577,7 +581,7 @@ def test_ratio_ci_coverage_simulation():
     hits = 0
     for i in range(trials):
         b, c = rng.lognormal(0, 0.1, 20), rng.lognormal(math.log(true), 0.1, 20)
-        r = S.compare_samples(b, c, n_resamples=999, rng=i)  # percentile bootstrap of medians
+        r = S.compare_samples(b, c, n_resamples=999, rng=i, ci_method="bootstrap-percentile")
         hits += r.ci_low <= true <= r.ci_high
     assert 0.92 <= hits / trials <= 0.99, hits / trials
     b, c = rng.lognormal(0, 0.1, (4000, 20)), rng.lognormal(math.log(true), 0.1, (4000, 20))

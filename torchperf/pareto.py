@@ -336,7 +336,10 @@ def significantly_better(
                 confidence_level=confidence_level,
                 statistic=statistic,
                 lower_is_better=lower_is_better,
-                rng=0,  # deterministic verdicts when a bootstrap is used (median)
+                # Only the interval decides here: the bootstrap of the ratio of medians (or
+                # the delta method for means), seeded for deterministic verdicts.
+                ci_method="bootstrap-percentile" if statistic == "median" else "delta",
+                rng=0,
             )
             # ratio = a / b of the statistic
             return cmp.ci_high < 1.0 if lower_is_better else cmp.ci_low > 1.0

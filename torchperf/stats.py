@@ -1152,10 +1152,13 @@ def compare_samples(
     test : {"welch-log-t", "mann-whitney"}, default "welch-log-t"
         Primary test behind ``p_value`` and the verdict.
     ci_method : {"auto", "bootstrap-percentile", "bootstrap-bca", "delta", "log-t"}
-        How the ratio CI is computed. ``"auto"``: percentile bootstrap of the
-        log ratio of medians (:func:`scipy.stats.bootstrap`, each sample
-        resampled independently) for ``statistic="median"``; delta method on
-        the log scale with Welch degrees of freedom for ``statistic="mean"``.
+        How the ratio CI is computed. ``"auto"``: for ``statistic="median"``
+        the interval of the primary test, ``"log-t"`` with the Welch test (so
+        that the interval excludes 1 exactly when ``p < α``,
+        ``docs/statistics.md#rule-7``) and the percentile bootstrap of the log
+        ratio of medians (:func:`scipy.stats.bootstrap`, each sample resampled
+        independently) with Mann-Whitney; delta method on the log scale with
+        Welch degrees of freedom for ``statistic="mean"``.
         ``"log-t"``: the Welch interval of the ratio of geometric means (equal
         to the ratio of medians under a log-symmetric or pure scale-shift
         model; consistent with the Welch p-value; no resampling, fastest).
@@ -1182,7 +1185,12 @@ def compare_samples(
         ci_method, "ci_method", ("auto", "bootstrap-percentile", "bootstrap-bca", "delta", "log-t")
     )
     if ci_method == "auto":
-        ci_method = "bootstrap-percentile" if statistic == "median" else "delta"
+        # The interval of the primary test, so that it excludes 1 exactly when p < alpha
+        # (docs/statistics.md#rule-7); a ratio of means keeps its delta-method interval.
+        if statistic == "mean":
+            ci_method = "delta"
+        else:
+            ci_method = "log-t" if test == "welch-log-t" else "bootstrap-percentile"
     if ci_method == "delta" and statistic != "mean":
         raise InvalidParameterError(
             "`ci_method='delta'` is the delta method for a ratio of means; use it with "
@@ -1199,7 +1207,7 @@ def compare_samples(
         else _check_nonneg(equivalence_margin, "equivalence_margin", positive=True)
     )
     n_resamples = _check_n_resamples(n_resamples)
-    gen = _check_rng(rng) if ci_method.startswith("bootstrap") else None
+    gen = _check_rng(rng)  # validated whether or not this interval resamples
     _check_positive(b, "baseline")
     _check_positive(c, "candidate")
 
