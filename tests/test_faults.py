@@ -295,7 +295,7 @@ def test_cli_run_with_timeout_and_memory_limit(mods, tmp_path, capsys, monkeypat
     ])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err
-    assert "'hangs' failed" in err and "timeout_s=2" in err
+    assert "'hangs' failed" in err and "--timeout 2" in err
     assert "'hog' failed" in err
     assert list(load_run(out)["results"]["latency"]) == ["healthy-a"]
 

@@ -604,8 +604,14 @@ class Benchmark:
         scikit-learn models, ``"torch-cpu"`` for torch modules (tracemalloc cannot see
         torch's allocator).
     rng : int, numpy.random.Generator or None, default 0
-        Randomness of the generated inputs (standard normal ``float32``). The default
-        seed makes runs reproducible; all models of one shape get identical inputs.
+        Randomness of the generated inputs (standard normal ``float32`` unless
+        ``input_dtype`` says otherwise). The default seed makes runs reproducible; all
+        models of one shape get identical inputs.
+    input_dtype : str, default "float32"
+        NumPy dtype of generated inputs: floating dtypes are standard normal, integer
+        dtypes uniform in ``[0, 10)`` (token ids, class indices), ``bool`` coin flips
+        (see :func:`torchperf.targets.generate_input`). A torch module still gets
+        floating inputs in its own dtype (:func:`torchperf.models.prepare_input`).
     confidence_level : float, default 0.95
         Level of the results' intervals and of :meth:`compare_models`.
     environment : mapping, optional
@@ -669,7 +675,11 @@ class Benchmark:
         rng: int | np.random.Generator | None = 0,
         confidence_level: float = 0.95,
         environment: Mapping[str, Any] | None = None,
+        input_dtype: str = "float32",
     ) -> None:
+        from torchperf.targets import check_input_dtype
+
+        self.input_dtype: np.dtype[Any] = check_input_dtype(input_dtype)
         if isinstance(models, Mapping):
             names = [str(k) for k in models]
             model_list = list(models.values())
@@ -859,7 +869,9 @@ class Benchmark:
 
     def _generated(self, shape: tuple[int, ...]) -> np.ndarray:
         if shape not in self._inputs:
-            self._inputs[shape] = self._rng.standard_normal(shape).astype(np.float32)
+            from torchperf.targets import generate_input
+
+            self._inputs[shape] = generate_input(shape, self.input_dtype, seed=self._rng)
         return self._inputs[shape]
 
     def _resolve_input(

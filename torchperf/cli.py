@@ -9,7 +9,6 @@ error (one message, no traceback), 130 interrupted. Library errors
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -112,48 +111,70 @@ def _positive_float(name: str) -> Callable[[str], float]:
     return parse
 
 
-def _load_target(spec: str) -> Any:
-    """Import ``module:attribute`` (attribute may be dotted)."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(
-            f"target {spec!r} must look like 'module:attribute' (e.g. 'mypkg.models:resnet')."
-        )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+def _shape_arg(text: str) -> tuple[int, ...]:
+    from torchperf.targets import parse_shape
+
     try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"cannot import module {module_name!r} of target {spec!r}: {exc}") from None
-    except Exception as exc:  # user code failed while importing
-        raise UsageError(
-            f"importing {module_name!r} (target {spec!r}) raised {type(exc).__name__}: {exc}"
+        return parse_shape(text)
+    except InvalidParameterError:
+        raise argparse.ArgumentTypeError(
+            f"--input-shape must be positive integers including the batch axis, e.g. 1,64 or "
+            f"1x3x32x32; got {text!r}"
         ) from None
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise UsageError(f"module {module_name!r} has no attribute {attr!r}.") from None
-    return obj
+
+
+def _dtype_arg(text: str) -> str:
+    from torchperf.targets import check_input_dtype
+
+    try:
+        return str(check_input_dtype(text))
+    except InvalidParameterError:
+        raise argparse.ArgumentTypeError(
+            f"--input-dtype must be a numeric dtype such as float32, float64, int64 or bool; "
+            f"got {text!r}"
+        ) from None
+
+
+def _load_target(spec: str) -> Any:
+    """Import ``module:attribute`` (see :func:`torchperf.targets.load_target`)."""
+    from torchperf.targets import load_target
+
+    return load_target(spec)
 
 
 def _models_from_targets(targets: Sequence[str]) -> dict[str, Any]:
-    """Resolve each target to one model, a list or a mapping of models; merge them."""
-    from torchperf.models import make_names_unique, model_name
+    """Resolve targets to ``{name: model}`` (see :func:`torchperf.targets.load_models`)."""
+    from torchperf.targets import load_models
 
-    models: list[Any] = []
-    names: list[str] = []
-    for spec in targets:
-        obj = _load_target(spec)
-        if isinstance(obj, Mapping):
-            pairs = [(str(key), model) for key, model in obj.items()]
-        elif isinstance(obj, (list, tuple)):
-            pairs = [(model_name(m, len(models) + i), m) for i, m in enumerate(obj)]
-        else:
-            pairs = [(model_name(obj, len(models)), obj)]
-        names.extend(name for name, _ in pairs)
-        models.extend(model for _, model in pairs)
-    return dict(zip(make_names_unique(names), models, strict=True))
+    return load_models(targets)
+
+
+#: Worker processes per model of ``torchperf run`` (latency, throughput). Calls inside one
+#: process are not independent replicates; see docs/benchmark.md#processes for the A/A
+#: false-alarm rates behind this default (tools/run_aa.py).
+DEFAULT_RUN_PROCESSES = 3
+
+# Library advice names Python arguments; the CLI names its flags instead.
+_FLAG_ADVICE = (
+    ("pass input_shape=... or example_input=... that the model accepts",
+     "pass --input-shape, --example-input FILE.npy or --dataset MODULE:ATTR with an input the "
+     "model accepts"),
+    ("timeout_s, memory_limit_bytes and processes > 1 need a picklable model",
+     "--timeout, --memory-limit-mb and --processes 2 or more need a picklable model"),
+    ("(raise timeout_s if the model is just slow)", "(raise --timeout if the model is just slow)"),
+    ("timeout_s=", "--timeout "),
+)
+
+
+def _cli_advice(text: str) -> str:
+    """Rewrite a library message's advice in terms of the CLI's flags."""
+    import re
+
+    for lib, flag in _FLAG_ADVICE:
+        text = text.replace(lib, flag)
+    return re.sub(
+        r"memory_limit_bytes=(\d+)", lambda m: f"--memory-limit-mb {int(m.group(1)) // 2**20}", text
+    )
 
 
 def _progress_bar(total_desc: str) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
@@ -225,8 +246,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--output {out_dir} exists and is not a directory; pass a directory.")
     # Files are written under the absolute path (fixed before any model code runs, so a
     # model's os.chdir cannot split the output); messages show the path as given.
-    with directory_lock(out_dir.absolute(), purpose="torchperf run"):
-        return _run_locked(args, out_dir)
+    with directory_lock(out_dir.absolute(), purpose="torchperf run"), _thread_limit(
+        args.threads
+    ) as limit:
+        return _run_locked(args, out_dir, limit)
 
 
 def _shown(path: Path, out_dir: Path) -> Path:
@@ -237,24 +260,96 @@ def _shown(path: Path, out_dir: Path) -> Path:
         return path
 
 
-def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class _thread_limit:
+    """``--threads N``: N BLAS/OpenMP/torch threads here and in the worker processes.
+
+    Worker processes are spawned fresh, so they read the thread variables set here
+    at import; this process limits its already-loaded pools with threadpoolctl and
+    ``torch.set_num_threads``. Everything is restored on exit.
+    """
+
+    def __init__(self, threads: int | None) -> None:
+        self.threads = threads
+        self.saved: dict[str, str | None] = {}
+        self.limiter: Any = None
+        self.torch_threads: int | None = None
+
+    def __enter__(self) -> _thread_limit:
+        n = self.threads
+        if n is None:
+            return self
+        for var in _THREAD_VARIABLES:
+            self.saved[var] = os.environ.get(var)
+            os.environ[var] = str(n)
+        from threadpoolctl import threadpool_limits
+
+        self.limiter = threadpool_limits(n)
+        return self
+
+    def limit_torch(self) -> None:
+        """Limit torch's intra-op pool (call once the targets, and torch, are imported)."""
+        torch = sys.modules.get("torch")
+        if self.threads is not None and torch is not None and self.torch_threads is None:
+            self.torch_threads = int(torch.get_num_threads())
+            torch.set_num_threads(self.threads)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.threads is None:
+            return
+        if self.limiter is not None:
+            self.limiter.restore_original_limits()
+        torch = sys.modules.get("torch")
+        if torch is not None and self.torch_threads is not None:
+            torch.set_num_threads(self.torch_threads)
+        for var, value in self.saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def _run_locked(args: argparse.Namespace, out_dir: Path, limit: _thread_limit) -> int:
     from torchperf.errors import BenchmarkTimeoutError, ModelError, ModelFailureWarning
     from torchperf.report import summary_table
     from torchperf.suite import BenchmarkSuite
 
-    datasets: list[Any] | None = None
+    datasets: list[Any] | dict[str, Any] | None = None
+    example_input: Any = None
+    throughput_input: Any = None
+    input_shape = args.input_shape
+    if args.example_input:
+        from torchperf.targets import load_example_input
+
+        example_input = load_example_input(args.example_input)
     if args.targets:
         models = _models_from_targets(args.targets)
         if args.dataset:
-            data = _load_target(args.dataset)
-            if isinstance(data, tuple):
-                datasets = [data]
-            elif isinstance(data, (list, Mapping)) or hasattr(data, "__iter__"):
-                datasets = data if isinstance(data, Mapping) else list(data)
-            else:
+            from torchperf.targets import dataset_features, load_dataset
+
+            datasets = load_dataset(args.dataset)
+            if example_input is None and input_shape is None:
+                # Time the models on the data they are meant for: one row for latency and
+                # memory, the rows cycled into throughput batches.
+                try:
+                    X = dataset_features(datasets)
+                except InvalidParameterError:
+                    pass  # empty or malformed: BenchmarkSuite names the problem below
+                else:
+                    example_input, throughput_input = X[:1], X
+        timed = {"latency", "throughput", "memory"} & set(args.metrics or _METRIC_NAMES)
+        if timed and example_input is None and input_shape is None:
+            from torchperf.models import model_input_shape
+
+            blind = [name for name, m in models.items() if model_input_shape(m) is None]
+            if blind:
                 raise UsageError(
-                    f"--dataset {args.dataset!r} must name an (X, y) pair or a list of them; got "
-                    f"{type(data).__name__}."
+                    f"model(s) {', '.join(map(repr, blind))} declare no input shape, so "
+                    f"{'/'.join(sorted(timed))} has nothing to feed them: pass --input-shape "
+                    "(e.g. 1,64, batch axis first), --example-input FILE.npy|.pt or --dataset "
+                    "MODULE:ATTR (its X is used), or give the model an input_shape attribute."
                 )
     else:
         from torchperf.zoo import build_comparison_set, load_digits_split
@@ -263,11 +358,14 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         models = build_comparison_set(seed=args.seed, include_torch="auto")
         split = load_digits_split(seed=args.seed)
         datasets = [(split.X_test, split.y_test)]
+    limit.limit_torch()
     if args.quick:
         warmup, runs = min(args.warmup, 2), min(args.runs, 5)
     else:
         warmup, runs = args.warmup, args.runs
-    bench_kw: dict[str, Any] = {}
+    bench_kw: dict[str, Any] = {"processes": args.processes}
+    if args.input_dtype:
+        bench_kw["input_dtype"] = args.input_dtype
     if args.timeout is not None:
         bench_kw["timeout_s"] = args.timeout
     if args.memory_limit_mb is not None:
@@ -281,6 +379,9 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         metrics=args.metrics or _METRIC_NAMES,
         strict=args.strict,
         baseline=args.baseline,
+        input_shape=input_shape,
+        example_input=example_input,
+        throughput_input=throughput_input,
         benchmark_kwargs=bench_kw,
     )
     hook, close = _progress_bar("benchmarking")
@@ -295,7 +396,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         interrupted = True
     except (ModelError, BenchmarkTimeoutError) as exc:  # --strict: a model failed
         close()
-        _err(f"torchperf run: {exc}")
+        _err(f"torchperf run: {_cli_advice(str(exc))}")
         _err(
             f"torchperf: stopped at the first failure (--strict); finished results are saved in "
             f"{_shown(suite.staging_path, out_dir)} (the previous complete run in {out_dir} is "
@@ -323,7 +424,8 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
             records = per_metric.values() if isinstance(per_metric, Mapping) else [per_metric]
             for rec in records:
                 msg = rec.get("message") if isinstance(rec, Mapping) else getattr(rec, "message", rec)
-                _err(f"torchperf: {msg}" if str(msg).startswith("model ") else
+                msg = _cli_advice(str(msg))
+                _err(f"torchperf: {msg}" if msg.startswith("model ") else
                      f"torchperf: model {name!r} failed: {msg}")
         _err(
             f"torchperf: {len(suite.failures)} model(s) failed; every other result is saved in "
@@ -750,13 +852,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"torchperf {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    r = sub.add_parser("run", help="benchmark the zoo or module:attribute targets")
+    r = sub.add_parser(
+        "run", help="benchmark the zoo or your own models (module:attribute targets)",
+        description="Benchmark the bundled zoo (no TARGET) or your own code: each TARGET is "
+        "module:attribute naming a function, an object with forward/predict, a scikit-learn "
+        "estimator or a torch.nn.Module (or a list / {name: model} dict of them); the current "
+        "directory is importable. Give the input with --input-shape, --example-input or "
+        "--dataset.",
+    )
     r.add_argument("targets", nargs="*", metavar="TARGET", help="module:attribute (default: the zoo)")
     r.add_argument("--output", "-o", default="benchmark_results", help="output directory")
     r.add_argument("--quick", action="store_true", help="fewer warmup/measurement runs")
-    r.add_argument("--warmup", type=_positive_int("--warmup", 0, 10_000), default=5)
-    r.add_argument("--runs", type=_positive_int("--runs", 2, 100_000), default=10)
-    r.add_argument("--dataset", metavar="MODULE:ATTR", help="(X, y) pair or list of pairs")
+    r.add_argument("--warmup", type=_positive_int("--warmup", 0, 10_000), default=5,
+                   help="warmup samples per process, discarded (default 5)")
+    r.add_argument("--runs", type=_positive_int("--runs", 2, 100_000), default=10,
+                   help="measured samples per process (default 10)")
+    r.add_argument(
+        "--processes", type=_positive_int("--processes", 1, 1024), default=DEFAULT_RUN_PROCESSES,
+        metavar="N",
+        help=f"worker processes per model for latency and throughput (default "
+        f"{DEFAULT_RUN_PROCESSES}); comparisons use per-process medians, so 1 makes p-values "
+        "optimistic",
+    )
+    shape = r.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--input-shape", type=_shape_arg, metavar="SHAPE",
+        help="generated input shape including the batch axis, e.g. 1,64 or 1x3x32x32",
+    )
+    shape.add_argument(
+        "--example-input", metavar="FILE", help="a real input: FILE.npy (numpy.save) or "
+        "FILE.pt (torch.save of one tensor); first axis = batch",
+    )
+    r.add_argument(
+        "--input-dtype", type=_dtype_arg, metavar="DTYPE",
+        help="dtype of the generated input (default float32; int64 gives integers in [0, 10))",
+    )
+    r.add_argument(
+        "--threads", type=_positive_int("--threads", 1, 4096), metavar="N",
+        help="BLAS/OpenMP/torch threads, here and in the worker processes (default: the "
+        "libraries' own; 1 avoids multithreaded stalls on a busy machine)",
+    )
+    r.add_argument("--dataset", metavar="MODULE:ATTR",
+                   help="(X, y) pair or list of pairs: accuracy, and X times the models unless "
+                   "--input-shape/--example-input is given")
     r.add_argument("--baseline", help="reference model name (default: the first)")
     r.add_argument("--seed", type=_positive_int("--seed", 0, 2**31), default=0)
     r.add_argument("--strict", action="store_true", help="stop at the first failing model")

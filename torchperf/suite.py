@@ -622,6 +622,13 @@ class BenchmarkSuite:
         Shape of the latency / memory / throughput input *including* the
         batch axis. Default: the Benchmark's choice (the model's declared
         ``input_shape``, else ``(1, 28, 28)``).
+    example_input : array_like, optional
+        A real input for latency and memory (first axis = batch), instead of a generated
+        one; it wins over ``input_shape``. Its rows are cycled to fill throughput
+        batches unless ``throughput_input`` is given.
+    throughput_input : array_like, optional
+        Rows cycled to fill each throughput batch (e.g. a dataset's whole ``X`` while
+        ``example_input`` is its first row). Default: ``example_input``.
     batch_sizes : sequence of int
         Batch sizes of the throughput benchmark.
     benchmark_kwargs : Mapping, optional
@@ -654,6 +661,8 @@ class BenchmarkSuite:
         input_shape: tuple[int, ...] | None = None,
         batch_sizes: Sequence[int] = (1, 32),
         benchmark_kwargs: Mapping[str, Any] | None = None,
+        example_input: Any = None,
+        throughput_input: Any = None,
     ) -> None:
         if isinstance(models, Mapping):
             names = [str(k) for k in models]
@@ -711,6 +720,8 @@ class BenchmarkSuite:
 
         self.confidence_level = _check_confidence_level(confidence_level)
         self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.example_input = example_input
+        self.throughput_input = throughput_input
         self.batch_sizes = tuple(batch_sizes)
         self.benchmark_kwargs = dict(benchmark_kwargs or {})
         self.results: dict[str, dict[str, BenchmarkResult]] = {}
@@ -751,6 +762,8 @@ class BenchmarkSuite:
             "correction": self.correction,
             "confidence_level": self.confidence_level,
             "input_shape": list(self.input_shape) if self.input_shape else None,
+            "example_input": _describe_example(self.example_input),
+            "input_dtype": str(self.benchmark_kwargs.get("input_dtype", "float32")),
             "batch_sizes": list(self.batch_sizes),
             "strict": self.strict,
             "timer": "time.perf_counter_ns",
@@ -846,6 +859,12 @@ class BenchmarkSuite:
         call_kw: dict[str, Any] = {}
         if METRICS_BY_NAME[metric].uses_input and self.input_shape is not None:
             call_kw["input_shape"] = self.input_shape
+        if metric in ("latency", "memory") and self.example_input is not None:
+            call_kw["example_input"] = self.example_input
+        if metric == "throughput":
+            rows = self.throughput_input if self.throughput_input is not None else self.example_input
+            if rows is not None:
+                call_kw["example_input"] = rows
         if metric == "throughput":
             call_kw["batch_sizes"] = self.batch_sizes
         with warnings.catch_warnings(record=True) as caught:
@@ -1154,6 +1173,19 @@ class BenchmarkSuite:
         files = report.render_run(self.to_run(), target)
         self.report_files = dict(files)
         return files["report.md"].read_text(encoding="utf-8")
+
+
+def _describe_example(x: Any) -> dict[str, Any] | None:
+    """Shape and dtype of a user's example input, for the run's protocol record."""
+    if x is None:
+        return None
+    shape = getattr(x, "shape", None)
+    dtype = getattr(x, "dtype", None)
+    return {
+        "type": type(x).__name__,
+        "shape": list(shape) if shape is not None else None,
+        "dtype": str(dtype).replace("torch.", "") if dtype is not None else None,
+    }
 
 
 def _probe_model(x: Any) -> Any:
