@@ -264,7 +264,70 @@ def test_parameter_bytes_of_functions_closures_globals_and_partials():
     assert parameter_bytes_method(closure) == (800, "closure")
     assert parameter_bytes(uses_global) == W_GLOBAL.nbytes
     assert parameter_bytes(functools.partial(np.dot, b=weights)) == 800
-    assert parameter_bytes(square) == 0
+    assert parameter_bytes_method(square) == (None, "closure")  # unknown, not 0 B
+
+
+W_COMP = np.ones((8, 8), dtype=np.float32)
+W_HELPER = np.ones(16, dtype=np.float64)
+LAYERS = [np.ones((4, 4), dtype=np.float32), np.ones(4, dtype=np.float32)]
+
+
+def comprehension_only(x):
+    return [W_COMP @ row for row in x]  # W_COMP is named only in the comprehension's code
+
+
+def nested_lambda(x):
+    f = lambda v: v * W_COMP  # noqa: E731
+    return f(x)
+
+
+def _helper(x):
+    return x * W_HELPER
+
+
+def calls_helper(x):
+    return _helper(x) + sum(w.sum() for w in LAYERS)
+
+
+class UsesGlobalInForward:
+    def forward(self, x):
+        return x @ W_COMP
+
+
+def test_parameter_bytes_reaches_nested_code_helpers_and_containers():
+    """Issue 16.7: arrays named in comprehensions, lambdas and helpers count; none is unknown."""
+    assert parameter_bytes(comprehension_only) == W_COMP.nbytes
+    assert parameter_bytes(nested_lambda) == W_COMP.nbytes
+    assert parameter_bytes(calls_helper) == W_HELPER.nbytes + 64 + 16
+    assert parameter_bytes(UsesGlobalInForward()) == W_COMP.nbytes
+    assert parameter_bytes(np.tanh) is None  # a ufunc: nothing to look into
+    assert parameter_bytes(lambda x: x) is None
+    # a function calling NumPy's functions does not count NumPy's own tables
+    assert parameter_bytes(lambda x: np.linalg.norm(x) * W_HELPER) == W_HELPER.nbytes
+
+
+def test_unknown_size_is_not_compared(tmp_path):
+    import warnings
+
+    from torchperf.benchmark import Benchmark
+    from torchperf.report import summary_table
+    from torchperf.suite import BenchmarkSuite
+
+    bench = Benchmark({"w": uses_global, "sq": square}, environment={})
+    results = bench.run_size_benchmark()
+    assert list(results) == ["w"] and bench.not_applicable["size"]["sq"].startswith("unknown")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for first in ("sq", "w"):  # unknown as the baseline, and as a candidate
+            suite = BenchmarkSuite(
+                {"sq": square, "w": uses_global}, None, tmp_path / first, metrics=("size",),
+                baseline=first, benchmark_kwargs={"environment": {}},
+            )  # fmt: skip
+            suite.run_full_benchmark()
+            assert suite.comparisons() == []
+            table = summary_table(suite.to_run())
+            unknown_row = next(ln for ln in table.splitlines() if ln.startswith("sq "))
+            assert "unknown" in unknown_row and "0 B" not in table and "0.000x" not in table
 
 
 def test_parameter_bytes_of_sklearn_counts_fitted_arrays_only():

@@ -1367,17 +1367,38 @@ class Benchmark:
             ``{model_name: BenchmarkResult}`` with ``metric_name="size"``, ``unit="B"``
             and a single exact value (:func:`torchperf.models.parameter_bytes`);
             ``metadata["size_method"]`` says how it was found (``"parameter_bytes()"``,
-            ``"torch"``, ``"sklearn"``, ``"numpy-attributes"``, ``"closure"``).
+            ``"torch"``, ``"sklearn"``, ``"numpy-attributes"``, ``"closure"``). A model
+            whose size is unknown (no arrays reachable, see
+            :func:`torchperf.models.parameter_bytes`) gets no result: it is listed in
+            ``not_applicable["size"]`` with a reason starting ``"unknown"``, so no size
+            comparison is made against it.
 
         """
-
-        def body(name: str, model: object) -> BenchmarkResult:
+        sizes: dict[str, tuple[int, str] | ModelError] = {}
+        skip: dict[str, str] = {}
+        for name, model in zip(self.model_names, self.models, strict=True):
             try:
                 size, method = _models.parameter_bytes_method(model)
             except ModelError as exc:
+                sizes[name] = exc
+                continue
+            if size is None:
+                skip[name] = (
+                    f"unknown: no arrays or tensors reachable from the model ({method} "
+                    "search: attributes, closure, defaults, module globals its code names); "
+                    "give it a parameter_bytes() method to declare its size"
+                )
+            else:
+                sizes[name] = (size, method)
+
+        def body(name: str, model: object) -> BenchmarkResult:
+            found = sizes[name]
+            if isinstance(found, ModelError):
+                exc = found
                 raise _ModelFailure(
                     "exception", type(exc.__cause__ or exc).__name__, _short(exc)
                 ) from exc
+            size, method = found
             meta = self._base_metadata(name, model, "size")
             meta.update({"size_method": method, "n": 1})
             from torchperf.result import BenchmarkResult
@@ -1393,7 +1414,7 @@ class Benchmark:
                     confidence_level=self.confidence_level,
                 )
 
-        return self._run_each("size", body)
+        return self._run_each("size", body, skip)
 
     # ----------------------------------------------------------------- comparison
 

@@ -620,7 +620,7 @@ def _instance_attributes(obj: object) -> list[tuple[str, Any]]:
     return items
 
 
-def parameter_bytes_method(model: object) -> tuple[int, str]:
+def parameter_bytes_method(model: object) -> tuple[int | None, str]:
     """Compute a model's parameter bytes and say how they were found.
 
     Parameters
@@ -630,9 +630,10 @@ def parameter_bytes_method(model: object) -> tuple[int, str]:
 
     Returns
     -------
-    (int, str)
-        The bytes (see :func:`parameter_bytes`) and the method: ``"parameter_bytes()"``,
-        ``"torch"``, ``"sklearn"``, ``"numpy-attributes"`` or ``"closure"`` (functions).
+    (int or None, str)
+        The bytes (see :func:`parameter_bytes`; ``None`` when unknown) and the method:
+        ``"parameter_bytes()"``, ``"torch"``, ``"sklearn"``, ``"numpy-attributes"`` or
+        ``"closure"`` (functions).
 
     Raises
     ------
@@ -670,7 +671,7 @@ def parameter_bytes_method(model: object) -> tuple[int, str]:
     collector = _ArrayCollector()
     if is_torch_module(model):
         collector.add(model, 0)
-        return collector.torch_bytes, "torch"
+        return collector.torch_bytes, "torch"  # exact, even when 0 (a parameter-free module)
 
     target: object = model
     method = "sklearn" if is_sklearn_estimator(model) else "numpy-attributes"
@@ -681,21 +682,74 @@ def parameter_bytes_method(model: object) -> tuple[int, str]:
     if inspect.ismethod(target):
         target = target.__self__
         method = "sklearn" if is_sklearn_estimator(target) else "numpy-attributes"
+    seen: set[int] = set()
     if inspect.isfunction(target):
-        cells = [cell.cell_contents for cell in (target.__closure__ or ()) if _cell_filled(cell)]
-        collector.add(cells, 1)
-        collector.add(list(target.__defaults__ or ()), 1)
-        # Module-level weight arrays the function refers to by name (``x @ W``).
-        referenced = [
-            target.__globals__[name]
-            for name in target.__code__.co_names
-            if isinstance(target.__globals__.get(name), np.ndarray)
-        ]
-        collector.add(referenced, 1)
+        _walk_function(target, collector, seen, 0)
         method = "closure"
     else:
         collector.add(target, 0)
-    return collector.numpy_bytes() + collector.torch_bytes, method
+        if method == "numpy-attributes" and not inspect.isroutine(target):
+            # Module-level arrays that the model's own methods refer to by name.
+            for attr in ("forward", "predict", "__call__"):
+                fn = getattr(type(target), attr, None)
+                if inspect.isfunction(fn):
+                    _walk_function(fn, collector, seen, 1)
+    total = collector.numpy_bytes() + collector.torch_bytes
+    # Nothing found by a heuristic walk is not "0 B": the weights may live where the walk
+    # cannot see (a C extension, a file read at call time, an opaque object).
+    return (total if total > 0 else None), method
+
+
+#: How many levels of helper functions _walk_function follows from a model's function.
+_MAX_FUNCTION_DEPTH = 3
+
+
+def _code_names(code: Any) -> Iterable[str]:
+    """Global names a code object and every code object nested in it refer to.
+
+    Comprehensions, lambdas, generator expressions and inner functions are separate
+    code objects in ``co_consts`` (before Python 3.12, comprehensions too): a module
+    array used only inside ``[W @ v for v in x]`` is named there, not in the outer code.
+    """
+    stack, seen = [code], set()
+    while stack:
+        c = stack.pop()
+        if id(c) in seen:
+            continue
+        seen.add(id(c))
+        yield from c.co_names
+        stack.extend(const for const in c.co_consts if inspect.iscode(const))
+
+
+def _is_weight_holder(value: object) -> bool:
+    """Whether a module global may hold a model's weights (data, not code or modules)."""
+    if value is None or isinstance(value, (str, bytes, int, float, complex, bool, np.generic)):
+        return False
+    return not (inspect.isroutine(value) or inspect.isclass(value) or inspect.ismodule(value))
+
+
+def _walk_function(fn: Any, collector: _ArrayCollector, seen: set[int], depth: int) -> None:
+    """Add the arrays a function reaches: closure cells, defaults, referenced globals.
+
+    Functions among those (helpers the model calls) are followed up to
+    :data:`_MAX_FUNCTION_DEPTH` levels; functions of other modules (NumPy's, torch's)
+    are not, so library tables are never counted as the model's parameters.
+    """
+    if id(fn) in seen or depth > _MAX_FUNCTION_DEPTH:
+        return
+    seen.add(id(fn))
+    module = getattr(fn, "__module__", None)
+    values: list[Any] = [cell.cell_contents for cell in (fn.__closure__ or ()) if _cell_filled(cell)]
+    values += list(fn.__defaults__ or ())
+    values += list((fn.__kwdefaults__ or {}).values())
+    fn_globals = fn.__globals__
+    values += [fn_globals[name] for name in _code_names(fn.__code__) if name in fn_globals]
+    for value in values:
+        if inspect.isfunction(value):
+            if getattr(value, "__module__", None) == module:
+                _walk_function(value, collector, seen, depth + 1)
+        elif _is_weight_holder(value):
+            collector.add(value, 1)
 
 
 def _cell_filled(cell: Any) -> bool:
@@ -706,8 +760,8 @@ def _cell_filled(cell: Any) -> bool:
     return True
 
 
-def parameter_bytes(model: object) -> int:
-    """Return the bytes a model's parameters occupy (its size).
+def parameter_bytes(model: object) -> int | None:
+    """Return the bytes a model's parameters occupy (its size), or None when unknown.
 
     Parameters
     ----------
@@ -716,7 +770,7 @@ def parameter_bytes(model: object) -> int:
 
     Returns
     -------
-    int
+    int or None
         In order of preference:
 
         * ``model.parameter_bytes()`` when the model defines it (torchperf's zoo does);
@@ -729,11 +783,18 @@ def parameter_bytes(model: object) -> int:
         * any other object: bytes of its NumPy array attributes, looking up to three
           levels into lists, tuples, dicts and plain sub-objects (layers);
         * a function: bytes of arrays captured in its closure or defaults, of module-level
-          arrays it refers to by name, and of a ``functools.partial``'s bound arguments.
+          arrays (and lists, dicts, objects holding arrays or tensors) it refers to by
+          name -- also from nested code objects: comprehensions, lambdas, inner
+          functions -- and of same-module helper functions it calls (three levels), and of
+          a ``functools.partial``'s bound arguments; an object's ``forward`` /
+          ``predict`` / ``__call__`` code counts the same way besides its attributes.
 
         The same array, or several views of one buffer, are counted once. Object
-        arrays are skipped (their elements' sizes are unknown). A model with no visible
-        arrays has size 0.
+        arrays are skipped (their elements' sizes are unknown). When this search finds
+        no array at all, the size is **unknown** (``None``), not 0: the weights may live
+        where it cannot look (a C extension, a file read at call time). A model can
+        declare its size with a ``parameter_bytes()`` method; a torch module without
+        parameters has size 0 (exact).
 
     Raises
     ------

@@ -512,11 +512,13 @@ def _summary_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
         for model, reason in (not_applicable.get(metric) or {}).items():
             if model in per_model:
                 continue
+            unknown = str(reason).startswith("unknown")  # e.g. a size no search could find
             rows.append(
                 {
-                    "model": model, "metric": metric, "median": "n/a", "ci": "", "mean": "n/a",
+                    "model": model, "metric": metric, "median": "unknown" if unknown else "n/a",
+                    "ci": "", "mean": "unknown" if unknown else "n/a",
                     "cv": "", "n": "0", "direction": "", "ratio": "n/a", "ratio_ci": "", "p": "",
-                    "verdict": f"not applicable: {reason}",
+                    "verdict": f"not compared: {reason}" if unknown else f"not applicable: {reason}",
                 }
             )  # fmt: skip
     return rows
