@@ -783,3 +783,36 @@ def test_wilson_ci_validates_and_handles_no_trials():
             S.wilson_ci(**bad)
     with pytest.raises(InvalidParameterError, match=r"Did you mean 0\.95"):
         S.wilson_ci(1, 2, confidence_level=95)
+
+
+# --------------------------------------------------------------------------- moved from timing / pareto
+
+
+def test_trend_and_spread_helpers_match_scipy_and_definitions():
+    rng = np.random.default_rng(31)
+    y = rng.normal(0, 1, 40) + 0.05 * np.arange(40)
+    assert S.theil_sen_slope(y) == pytest.approx(sps.theilslopes(y).slope, rel=1e-12)
+    assert S.median_abs_deviation(y) == pytest.approx(sps.median_abs_deviation(y), rel=1e-12)
+    # Pettitt: brute-force U_k from its definition
+    x = np.concatenate([rng.normal(0, 1, 15), rng.normal(3, 1, 15)])
+    u = [sum(np.sign(x[j] - x[i]) for i in range(k + 1) for j in range(k + 1, 30)) for k in range(29)]
+    k = int(np.argmax(np.abs(u)))
+    split, p = S.pettitt_test(x)
+    assert split == k + 1 == 15
+    assert p == pytest.approx(min(1.0, 2 * math.exp(-6 * u[k] ** 2 / (30**3 + 30**2))))
+    assert p < 1e-4
+    import statistics
+
+    q1, _, q3 = statistics.quantiles(list(y + 10), n=4)
+    assert S.iqr_over_median(y + 10) == pytest.approx((q3 - q1) / np.median(y + 10))
+    assert S.iqr_over_median([1.0, 2.0, 3.0]) is None
+
+
+def test_welch_difference_ci_matches_scipy():
+    rng = np.random.default_rng(32)
+    a, b = rng.normal(10, 2, 12), rng.normal(9, 1, 7)
+    lo, hi = S.welch_difference_ci(a.mean(), a.std(ddof=1), a.size, b.mean(), b.std(ddof=1), b.size,
+                                   confidence_level=0.9)  # fmt: skip
+    ref = sps.ttest_ind(a, b, equal_var=False).confidence_interval(0.9)
+    assert (lo, hi) == pytest.approx((ref.low, ref.high), rel=1e-9)
+    assert S.welch_difference_ci(1.0, 0.0, 5, 2.0, 0.0, 5) == (-1.0, -1.0)

@@ -242,24 +242,12 @@ def estimate(obj: Any, *, statistic: str = "median", confidence_level: float = 0
 
 
 def _welch_difference_ci(a: Estimate, b: Estimate, confidence_level: float) -> tuple[float, float]:
-    """Welch CI of ``mean(a) - mean(b)`` from each side's mean, std and count."""
-    from scipy import stats as sps
+    """Welch CI of ``mean(a) - mean(b)`` (:func:`torchperf.stats.welch_difference_ci`)."""
+    from torchperf.stats import welch_difference_ci
 
-    var_a = a.std**2 / a.count if a.count >= 2 else 0.0
-    var_b = b.std**2 / b.count if b.count >= 2 else 0.0
-    diff = a.value - b.value
-    se2 = var_a + var_b
-    if se2 == 0.0:
-        return diff, diff
-    denom = 0.0
-    if var_a > 0:
-        denom += var_a**2 / (a.count - 1)
-    if var_b > 0:
-        denom += var_b**2 / (b.count - 1)
-    df = se2**2 / denom
-    t = float(sps.t.ppf(0.5 + confidence_level / 2.0, df))
-    half = t * math.sqrt(se2)
-    return diff - half, diff + half
+    return welch_difference_ci(
+        a.value, a.std, a.count, b.value, b.std, b.count, confidence_level=confidence_level
+    )
 
 
 def significantly_better(

@@ -51,11 +51,14 @@ __all__ = [
     "format_p",
     "hodges_lehmann",
     "holm",
+    "iqr_over_median",
     "log_ratio_test",
     "log_t_test",
     "mcnemar_ratio_test",
     "mean_ci",
+    "median_abs_deviation",
     "median_ci",
+    "pettitt_test",
     "prob_superiority",
     "proportion_ratio_test",
     "quantile_ci",
@@ -63,7 +66,9 @@ __all__ = [
     "ratio_ci_from_intervals",
     "required_sample_size",
     "summarize",
+    "theil_sen_slope",
     "tost",
+    "welch_difference_ci",
     "welch_log_ratio_test",
     "wilson_ci",
 ]
@@ -1706,6 +1711,155 @@ def proportion_ratio_test(
     se = math.sqrt(max(1 / k2 - 1 / n2 + 1 / k1 - 1 / n1, 0.0))
     t = log_t_test(math.log(p2 / p1), se, math.inf, confidence_level=cl)
     return replace(t, method="katz-log-z")
+
+
+# --------------------------------------------------------------------------- trends and shifts
+#
+# Pure statistics used by the measurement loop (timing.steady_state_check, AdaptiveStop,
+# measure's stability warnings) and by Pareto comparisons; they live here so that every
+# statistic of the package is in one module, checked against scipy.
+
+
+def theil_sen_slope(values: Sequence[float] | np.ndarray) -> float:
+    """Theil-Sen slope of ``values`` against their index: the median of pairwise slopes.
+
+    Robust to outliers; equal to the slope of
+    ``scipy.stats.theilslopes(values)``.
+
+    Parameters
+    ----------
+    values : sequence of float
+        At least 2 finite values, in order.
+
+    Returns
+    -------
+    float
+        Change per step.
+
+    """
+    y = _as_sample(values, "values", min_n=2)
+    i, j = np.triu_indices(y.size, k=1)
+    return float(np.median((y[j] - y[i]) / (j - i)))
+
+
+def pettitt_test(values: Sequence[float] | np.ndarray) -> tuple[int, float]:
+    """Pettitt's non-parametric test for one change in level.
+
+    ``U_k = Σ_{i<=k<j} sign(x_j − x_i)``; the split is at ``argmax |U_k|`` and the
+    approximate p-value is ``min(1, 2 exp(−6 K² / (n³ + n²)))`` with
+    ``K = max |U_k|`` (Pettitt 1979).
+
+    Parameters
+    ----------
+    values : sequence of float
+        At least 2 finite values, in order.
+
+    Returns
+    -------
+    tuple
+        ``(k, p)``: the change happens between ``values[k - 1]`` and ``values[k]``.
+
+    """
+    x = _as_sample(values, "values", min_n=2)
+    n = x.size
+    signs = np.sign(x[None, :] - x[:, None])  # signs[i, j] = sign(x_j - x_i)
+    u = np.array([signs[: k + 1, k + 1 :].sum() for k in range(n - 1)])
+    k = int(np.argmax(np.abs(u)))
+    big_k = float(abs(u[k]))
+    p = min(1.0, 2.0 * math.exp(-6.0 * big_k**2 / (n**3 + n**2)))
+    return k + 1, p
+
+
+def median_abs_deviation(values: Sequence[float] | np.ndarray) -> float:
+    """Median absolute deviation from the median (unscaled).
+
+    Equal to ``scipy.stats.median_abs_deviation(values)`` (``scale=1``).
+
+    Parameters
+    ----------
+    values : sequence of float
+        Finite values.
+
+    Returns
+    -------
+    float
+        ``median(|x − median(x)|)``.
+
+    """
+    x = _as_sample(values, "values")
+    return float(np.median(np.abs(x - np.median(x))))
+
+
+def iqr_over_median(values: Sequence[float] | np.ndarray) -> float | None:
+    """Interquartile range over the median, a robust relative spread.
+
+    Quartiles by Python's ``statistics.quantiles(values, n=4)`` (the
+    "exclusive" method). ``None`` for fewer than 4 values or a median <= 0.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Finite values.
+
+    Returns
+    -------
+    float or None
+        ``(Q3 − Q1) / median``.
+
+    """
+    import statistics
+
+    x = _as_sample(values, "values")
+    if x.size < 4:
+        return None
+    q1, _, q3 = statistics.quantiles(x.tolist(), n=4)
+    med = float(np.median(x))
+    return (q3 - q1) / med if med > 0 else None
+
+
+def welch_difference_ci(
+    mean_a: float,
+    std_a: float,
+    n_a: int,
+    mean_b: float,
+    std_b: float,
+    n_b: int,
+    *,
+    confidence_level: float = 0.95,
+) -> tuple[float, float]:
+    """Welch interval of ``mean_a − mean_b`` from each side's mean, standard deviation and count.
+
+    A side with ``n < 2`` contributes no variance. Equal to
+    ``scipy.stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)``
+    for the samples behind the summaries.
+
+    Parameters
+    ----------
+    mean_a, std_a, n_a, mean_b, std_b, n_b : float, float, int
+        Summaries of the two samples (``std`` with ``ddof=1``).
+    confidence_level : float, default 0.95
+        Level of the interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; the point difference twice when neither side has variance.
+
+    """
+    cl = _check_confidence_level(confidence_level)
+    var_a = std_a**2 / n_a if n_a >= 2 else 0.0
+    var_b = std_b**2 / n_b if n_b >= 2 else 0.0
+    diff = float(mean_a - mean_b)
+    se2 = var_a + var_b
+    if se2 == 0.0:
+        return diff, diff
+    denom = 0.0
+    if var_a > 0:
+        denom += var_a**2 / (n_a - 1)
+    if var_b > 0:
+        denom += var_b**2 / (n_b - 1)
+    half = _t_ppf(0.5 + cl / 2.0, se2**2 / denom) * math.sqrt(se2)
+    return diff - half, diff + half
 
 
 # --------------------------------------------------------------------------- outliers

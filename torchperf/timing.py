@@ -584,39 +584,6 @@ class FixedWarmup:
         )
 
 
-def _sen_slope(values: Sequence[float]) -> float:
-    """Theil-Sen slope: median of pairwise slopes (robust to outliers)."""
-    import numpy as np
-
-    y = np.asarray(values, dtype=float)
-    i, j = np.triu_indices(len(y), k=1)
-    return float(np.median((y[j] - y[i]) / (j - i)))
-
-
-def _pettitt(values: Sequence[float]) -> tuple[int, float]:
-    """Pettitt's non-parametric change-point test.
-
-    Returns the split index ``k`` (the change happens between ``values[k-1]``
-    and ``values[k]``) and the approximate p-value
-    ``2 exp(-6 K^2 / (n^3 + n^2))`` with ``K = max_k |U_k|``.
-    """
-    import numpy as np
-
-    x = np.asarray(values, dtype=float)
-    n = x.size
-    signs = np.sign(x[None, :] - x[:, None])  # signs[i, j] = sign(x_j - x_i)
-    u = np.array([signs[: k + 1, k + 1 :].sum() for k in range(n - 1)])
-    k = int(np.argmax(np.abs(u)))
-    big_k = float(abs(u[k]))
-    p = min(1.0, 2.0 * math.exp(-6.0 * big_k**2 / (n**3 + n**2)))
-    return k + 1, p
-
-
-def _mad(values: Sequence[float]) -> float:
-    med = statistics.median(values)
-    return statistics.median(abs(v - med) for v in values)
-
-
 def steady_state_check(
     older: Sequence[float],
     recent: Sequence[float],
@@ -661,13 +628,15 @@ def steady_state_check(
     import numpy as np
     from scipy import stats
 
+    from torchperf.stats import median_abs_deviation, pettitt_test, theil_sen_slope
+
     both = [*older, *recent]
     center = statistics.median(both)
     if center <= 0:
         return True, "steady"
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        drift = abs(_sen_slope(both)) * (len(both) - 1) / center
+        drift = abs(theil_sen_slope(both)) * (len(both) - 1) / center
         if drift > rel_tolerance:
             tau = stats.kendalltau(np.arange(len(both)), both)
             if tau.pvalue < alpha:  # nan (all tied) is no trend
@@ -675,7 +644,7 @@ def steady_state_check(
                     f"trend: drift {100 * drift:.1f}% across the windows "
                     f"(Mann-Kendall p={tau.pvalue:.3g})"
                 )
-        split, p_step = _pettitt(both)
+        split, p_step = pettitt_test(both)
         before, after = statistics.median(both[:split]), statistics.median(both[split:])
         step = abs(after / before - 1) if before > 0 else 0.0
         if p_step < alpha and step > rel_tolerance:
@@ -684,7 +653,7 @@ def steady_state_check(
                 f"{after / before:.3f} (Pettitt p={p_step:.3g})"
             )
         # dispersion
-        mad_old, mad_new = _mad(older), _mad(recent)
+        mad_old, mad_new = median_abs_deviation(older), median_abs_deviation(recent)
         lo, hi = sorted((mad_old, mad_new))
         tiny = 1e-6 * center
         if hi > tiny and (lo <= tiny or hi / lo > dispersion_ratio):
@@ -1132,9 +1101,9 @@ def _as_stop(stop: object) -> Any:
 def _iqr_over_median(samples_s: Sequence[float]) -> float | None:
     if len(samples_s) < 4:
         return None
-    q1, _, q3 = statistics.quantiles(samples_s, n=4)
-    med = statistics.median(samples_s)
-    return (q3 - q1) / med if med > 0 else None
+    from torchperf.stats import iqr_over_median
+
+    return iqr_over_median(samples_s)
 
 
 def _stability_warnings(samples_s: Sequence[float], overhead_s: float, number: int) -> list[str]:
