@@ -259,3 +259,29 @@ def test_asv_check_lists_torchperf_types_and_flags_a_broken_suite(tmp_path, caps
     captured = capsys.readouterr()
     assert "broken on purpose" in captured.err
     assert "PROBLEMS FOUND" in captured.out
+
+
+def test_compare_two_saved_runs_prints_coherent_intervals(tmp_path, capsys):
+    """`torchperf compare A B`: each row's CI excludes 1 exactly when its p < 0.05 (rule 7)."""
+    rng = np.random.default_rng(8)
+    meta = {"processes": 3, "replicate_sizes": [10, 10, 10]}
+
+    def lat(level):
+        vals = np.concatenate([rng.lognormal(level + o, 0.01, 10) for o in rng.normal(0, 0.02, 3)])
+        return BenchmarkResult("latency", vals * 1e-3, meta, unit="s")
+
+    paths = []
+    for side, slow in (("a", 0.0), ("b", 0.4)):
+        res = {"latency": {"fast": lat(0.0), "slow": lat(slow)}}
+        paths.append(save_run(tmp_path / f"{side}.json", res, environment={"machine": "t"},
+                              models=["fast", "slow"]))  # fmt: skip
+    code, out, _ = run_cli(["compare", str(paths[0]), str(paths[1])], capsys)
+    assert code == 1  # "slow" regressed by ~50 %
+    assert "replicate-median/welch-log-t" in out and "regression" in out
+    code, out, _ = run_cli(["compare", str(paths[0]), str(paths[1]), "--format", "json"], capsys)
+    rows = json.loads(out)
+    for r in rows:
+        assert (r["p_value"] < 0.05) == (r["ci_low"] > 1 or r["ci_high"] < 1)
+        assert r["ci_low"] == r["ratio_ci_low"] and r["p_adjusted"] == r["q"]
+    slow = next(r for r in rows if r["model"] == "slow")
+    assert slow["verdict"] == "regression" and slow["n_before"] == 3

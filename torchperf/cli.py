@@ -547,7 +547,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from torchperf.report import compare_runs
         from torchperf.suite import load_run
 
-        rows = compare_runs(load_run(a), load_run(b))
+        rows = compare_runs(load_run(a), load_run(b), confidence_level=args.confidence_level)
         if args.format == "json":
             _print_json(rows)
         else:
@@ -562,6 +562,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                         ("ci_high", "ci_high"),
                         ("p_value", "p"),
                         ("p_adjusted", "p_adj"),
+                        ("method", "test"),
                         ("verdict", "verdict"),
                     ],
                 )
