@@ -366,3 +366,37 @@ def test_direction_reads_the_point_estimate():
     assert acc.direction == "improvement" and acc.metric_direction == "higher_is_better"
     same = compare_results(_res([1.0] * 3), _res([1.0] * 3))
     assert same.direction == "unchanged" and same.verdict == "equivalent"
+
+
+# --------------------------------------------------------------------------- files of torchperf 0.1
+
+
+def test_results_file_of_the_previous_version_loads_compares_and_renders(tmp_path, capsys):
+    """A results.json written at fba00c0 (no per-example outcomes) still works end to end."""
+    from pathlib import Path
+
+    from torchperf import cli
+    from torchperf.report import compare_runs
+
+    old = Path(__file__).parent / "data" / "run-v0.1" / "results.json"
+    rows = compare_runs(old, old)
+    assert {r["metric"] for r in rows} == {"latency", "throughput", "accuracy", "memory", "size"}
+    acc = [r for r in rows if r["metric"] == "accuracy"]
+    assert {r["test"] for r in acc} == {"katz-log-z"}
+    assert all("per-example outcomes not recorded" in r["caveat"] for r in acc)
+    assert all(r["verdict"] in ("equivalent", "inconclusive") for r in rows)  # a run vs itself
+    for r in rows:
+        if r["p"] is not None:
+            assert (r["p"] < 0.05) == (r["ratio_ci_low"] > 1 or r["ratio_ci_high"] < 1)
+    assert cli.main(["compare", str(old), str(old), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["benchmark"].count(":") == 1
+    assert cli.main(["report", str(old), "--output", str(tmp_path / "rep")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "rep" / "report.html").is_file()
+    # within the old run: noisy (3 in 4 right) against exact (all right) is an accuracy regression
+    from torchperf.suite import compare_to_baseline, load_run
+
+    run = load_run(old)
+    results = run["results"] if isinstance(run, dict) else run.results
+    entry = next(e for e in compare_to_baseline(results, "exact") if e["metric"] == "accuracy")
+    assert entry["test"] == "katz-log-z" and entry["verdict"] == "regression"
