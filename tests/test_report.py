@@ -183,7 +183,7 @@ def test_render_run_from_path_and_json_roundtrip(tmp_path, evil_run):
     assert again["models"] == evil_run["models"]
     assert again["environment"] == evil_run["environment"]
     raw = json.loads((out / "results.json").read_text())
-    assert raw["schema"] == "torchperf.run" and raw["schema_version"] == 1
+    assert raw["schema"] == "torchperf.run" and raw["schema_version"] == 2
     assert len(raw["results"]["latency"]["base"]["values"]) == 12  # full samples
 
 

@@ -350,9 +350,9 @@ def _small_run(tmp_path):
 def test_load_run_unknown_version_and_schema(tmp_path):
     p = _small_run(tmp_path)
     doc = json.loads(p.read_text())
-    doc["schema_version"] = 2
+    doc["schema_version"] = 3  # a future version
     p.write_text(json.dumps(doc))
-    with pytest.raises(ResultsFileError, match="schema_version 2"):
+    with pytest.raises(ResultsFileError, match="schema_version 3"):
         load_run(p)
     doc["schema"] = "something.else"
     p.write_text(json.dumps(doc))

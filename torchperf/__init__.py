@@ -72,6 +72,9 @@ _EXPORTS: dict[str, str] = {
     # benchmark
     "Benchmark": "torchperf.benchmark",
     "FailureRecord": "torchperf.benchmark",
+    # runfile
+    "Run": "torchperf.runfile",
+    "RunFlags": "torchperf.runfile",
     # suite
     "BenchmarkSuite": "torchperf.suite",
     "compare_to_baseline": "torchperf.suite",

@@ -13,20 +13,8 @@ what completed beside the staged results and re-raises.
 ``run_full_benchmark(resume=True)`` reloads the staged file and redoes only
 what is missing (or failed).
 
-The saved run file (schema ``"torchperf.run"``, version 1) is::
-
-    {"schema": "torchperf.run", "schema_version": 1,
-     "created": ISO-8601, "updated": ISO-8601,
-     "environment": {...},            # torchperf.environment.collect_environment(), once
-     "environment_fingerprint": str,  # results' metadata refer to it by this hash
-     "protocol": {...},               # warmup_runs, measurement_runs, metrics, baseline, ...
-     "models": [name, ...],           # suite order (baseline first)
-     "results": {metric: {model: BenchmarkResult.to_dict()}},
-     "failures": {model: {metric: {"error": ..., "message": ...}}},
-     "not_applicable": {metric: {model: reason}},   # e.g. accuracy of a generation model
-     "warnings": [{"metric", "model", "category", "message"}, ...],
-     "complete": bool, "interrupted": bool}
-
+The saved run file (schema ``"torchperf.run"``) is a :class:`torchperf.runfile.Run`
+(see that module for the layout, version 2, and the upgrade of version-1 files).
 :func:`load_run` and :func:`save_run` read and write it; unknown versions and
 corrupt files raise :class:`~torchperf.errors.ResultsFileError`.
 
@@ -57,18 +45,23 @@ from torchperf.errors import (
     ResultsFileError,
 )
 from torchperf.fileio import (
-    atomic_write_json,
     directory_lock,
     discard_staged,
     promote_staged,
-    read_json,
     remove_stale_temp_files,
     safe_filename,
     staging_dir,
-    to_jsonable,
 )
-from torchperf.metrics import METRIC_NAMES, Direction
+from torchperf.metrics import METRIC_NAMES
 from torchperf.metrics import METRICS as METRICS_BY_NAME
+from torchperf.runfile import (  # noqa: F401  (RUN_SCHEMA*, environment_fingerprint: kept importable from here)
+    RUN_SCHEMA,
+    RUN_SCHEMA_VERSION,
+    Run,
+    build_run,
+    environment_fingerprint,
+    results_frame,
+)
 from torchperf.stats import DEFAULT_NOISE_THRESHOLD
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,8 +78,6 @@ __all__ = [
     "save_run",
 ]
 
-RUN_SCHEMA = "torchperf.run"
-RUN_SCHEMA_VERSION = 1
 
 #: Report files of a previous run that a completed run without reports deletes when it
 #: replaces ``results.json`` (so that no report contradicts the results beside it).
@@ -110,152 +101,28 @@ def _now() -> str:
 
 
 # --------------------------------------------------------------------------- run files
+# The run and its file live in torchperf.runfile; these functions keep the suite's
+# documented entry points (load_run / save_run / results_frame) working.
 
 
-def _result_from_dict(d: Any, *, where: str) -> BenchmarkResult:
-    from torchperf.result import BenchmarkResult
+def normalize_run(run: Mapping[str, Any], *, source: str = "run") -> Run:
+    """Validate a run document (any readable version) and return it as a :class:`~torchperf.runfile.Run`.
 
-    if isinstance(d, BenchmarkResult):
-        return d
-    if not isinstance(d, Mapping):
-        raise ResultsFileError(f"{where} must be a JSON object (a BenchmarkResult); got {type(d).__name__}.")
-    try:
-        return BenchmarkResult.from_dict(d)
-    except ResultsFileError as exc:
-        raise ResultsFileError(f"{where}: {exc}") from None
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ResultsFileError(
-            f"{where} is not a valid BenchmarkResult ({type(exc).__name__}: {exc}); "
-            "the results file is corrupt. Re-run the benchmark that produced it."
-        ) from None
-
-
-def _default(value: Any, default: Any) -> Any:
-    return default if value is None else value
-
-
-def normalize_run(run: Mapping[str, Any], *, source: str = "run") -> dict[str, Any]:
-    """Validate a run mapping and return it with results as :class:`BenchmarkResult` objects.
-
-    Accepts either the parsed JSON of a ``results.json`` file (results as
-    dicts) or a run whose results are already ``BenchmarkResult`` objects.
-
-    Parameters
-    ----------
-    run : Mapping
-        Parsed run document (see the module docstring for the schema).
-    source : str
-        How to name the run in error messages (usually its path).
-
-    Returns
-    -------
-    dict
-        A new dict with every schema key present; ``"results"`` maps
-        ``metric -> {model: BenchmarkResult}``.
+    See :meth:`torchperf.runfile.Run.from_dict`; the :class:`Run` is also a read-only
+    mapping with the file's keys, as the dict this function returned before.
 
     Raises
     ------
     ResultsFileError
-        If the document is not a torchperf run, has an unknown schema
-        version, or any part of it is malformed.
+        If the document is not a torchperf run, has an unknown schema version, or
+        any part of it is malformed.
 
     """
-    if not isinstance(run, Mapping):
-        raise ResultsFileError(
-            f"{source} must hold a JSON object (a torchperf run); got {type(run).__name__}."
-        )
-    schema = run.get("schema")
-    if schema != RUN_SCHEMA:
-        raise ResultsFileError(
-            f"{source} is not a torchperf run file: schema is {schema!r}, expected {RUN_SCHEMA!r}. "
-            "Pass the results.json written by `torchperf run` or BenchmarkSuite."
-        )
-    version = run.get("schema_version")
-    if version != RUN_SCHEMA_VERSION or isinstance(version, bool):
-        raise ResultsFileError(
-            f"{source} has schema_version {version!r}; this torchperf reads version "
-            f"{RUN_SCHEMA_VERSION}. Upgrade torchperf or re-run the benchmark."
-        )
-    raw_results = run.get("results", {})
-    if not isinstance(raw_results, Mapping):
-        raise ResultsFileError(f"{source}: 'results' must be an object {{metric: {{model: result}}}}.")
-    run_env = _default(run.get("environment"), {})
-    fingerprint = None
-    if isinstance(run_env, Mapping) and run_env:
-        try:
-            fingerprint = environment_fingerprint(run_env)
-        except (TypeError, ValueError):  # pragma: no cover - JSON input is always hashable
-            fingerprint = None
-    results: dict[str, dict[str, BenchmarkResult]] = {}
-    for metric, per_model in raw_results.items():
-        if not isinstance(per_model, Mapping):
-            raise ResultsFileError(f"{source}: results[{metric!r}] must be an object {{model: result}}.")
-        results[str(metric)] = {
-            str(model): _result_from_dict(
-                _inflate_environment(d, run_env, fingerprint),
-                where=f"{source}: results[{metric!r}][{model!r}]",
-            )
-            for model, d in per_model.items()
-        }
-    not_applicable = _default(run.get("not_applicable"), {})
-    if not isinstance(not_applicable, Mapping) or not all(
-        isinstance(per, Mapping) and all(isinstance(v, str) for v in per.values())
-        for per in not_applicable.values()
-    ):
-        raise ResultsFileError(
-            f"{source}: 'not_applicable' must be an object {{metric: {{model: reason}}}}."
-        )
-    out: dict[str, Any] = {
-        "schema": RUN_SCHEMA,
-        "schema_version": RUN_SCHEMA_VERSION,
-        "created": str(run.get("created", "")),
-        "updated": str(run.get("updated", run.get("created", ""))),
-        "environment": _default(run.get("environment"), {}),
-        "protocol": _default(run.get("protocol"), {}),
-        "models": run.get("models"),
-        "results": results,
-        "failures": _default(run.get("failures"), {}),
-        "not_applicable": {
-            str(metric): {str(m): str(r) for m, r in per.items()}
-            for metric, per in not_applicable.items()
-        },
-        "warnings": _default(run.get("warnings"), []),
-        "complete": run.get("complete", False),
-        "interrupted": run.get("interrupted", False),
-    }
-    for key in ("environment", "protocol", "failures"):
-        if not isinstance(out[key], Mapping):
-            raise ResultsFileError(f"{source}: {key!r} must be a JSON object; got {type(out[key]).__name__}.")
-        out[key] = dict(out[key])
-    for model, failure in out["failures"].items():
-        if not isinstance(failure, Mapping):
-            raise ResultsFileError(f"{source}: failures[{model!r}] must be a JSON object.")
-    if not isinstance(out["warnings"], list) or not all(isinstance(w, Mapping) for w in out["warnings"]):
-        raise ResultsFileError(f"{source}: 'warnings' must be a list of objects.")
-    if not isinstance(out["complete"], bool) or not isinstance(out["interrupted"], bool):
-        raise ResultsFileError(f"{source}: 'complete' and 'interrupted' must be true or false.")
-    names: list[str] = []
-    for per_model in results.values():
-        for model in per_model:
-            if model not in names:
-                names.append(model)
-    for model in out["failures"]:
-        if model not in names:
-            names.append(str(model))
-    for per in out["not_applicable"].values():
-        names.extend(m for m in per if m not in names)
-    models = out["models"]
-    if models is None:
-        out["models"] = names
-    elif not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-        raise ResultsFileError(f"{source}: 'models' must be a list of model names.")
-    else:
-        out["models"] = list(models) + [m for m in names if m not in models]
-    return out
+    return Run.from_dict(run, source=source)
 
 
-def load_run(path: str | Path) -> dict[str, Any]:
-    """Read a ``results.json`` run file.
+def load_run(path: str | Path) -> Run:
+    """Read a ``results.json`` run file (see :meth:`torchperf.runfile.Run.load`).
 
     Parameters
     ----------
@@ -265,9 +132,8 @@ def load_run(path: str | Path) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        The run, as returned by :func:`normalize_run` (results are
-        :class:`~torchperf.result.BenchmarkResult` objects).
+    Run
+        Typed and frozen; ``run["results"][metric][model]`` still works.
 
     Raises
     ------
@@ -276,79 +142,12 @@ def load_run(path: str | Path) -> dict[str, Any]:
         of an unknown schema version.
 
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "results.json"
-    return normalize_run(read_json(p, what="results file"), source=str(p))
-
-
-def environment_fingerprint(environment: Mapping[str, Any]) -> str:
-    """Return a short, stable hash of an environment dict (16 hex digits of SHA-256).
-
-    Two environments with the same JSON content have the same fingerprint.
-    A run file stores its environment once, at run level; each result's
-    metadata refers to it by this fingerprint instead of repeating it.
-    """
-    import hashlib
-    import json
-
-    text = json.dumps(to_jsonable(environment), sort_keys=True, allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _result_dict(r: Any) -> dict[str, Any]:
-    return r.to_dict() if hasattr(r, "to_dict") else dict(r)
+    return Run.load(path)
 
 
 def run_to_jsonable(run: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a run with every ``BenchmarkResult`` replaced by its ``to_dict()``.
-
-    The environment is kept once, at run level (with its
-    ``environment_fingerprint``): a result whose ``metadata["environment"]``
-    equals the run's has it replaced by ``metadata["environment_fingerprint"]``
-    (a zoo run shrinks from ~300 kB to a few kB). :func:`normalize_run` puts
-    it back, so a saved and reloaded run equals the original. A result
-    measured under another environment keeps its own copy.
-    """
-    out = dict(run)
-    env = to_jsonable(run.get("environment") or {})
-    fingerprint = environment_fingerprint(env) if env else None
-    results: dict[str, dict[str, Any]] = {}
-    for metric, per_model in (run.get("results") or {}).items():
-        results[metric] = {}
-        for model, r in per_model.items():
-            d = _result_dict(r)
-            meta = d.get("metadata")
-            if (
-                fingerprint is not None
-                and isinstance(meta, Mapping)
-                and "environment" in meta
-                and to_jsonable(meta["environment"]) == env
-            ):
-                meta = {k: v for k, v in meta.items() if k != "environment"}
-                meta["environment_fingerprint"] = fingerprint
-                d = {**d, "metadata": meta}
-            results[metric][model] = d
-    out["results"] = results
-    if fingerprint is not None:
-        out["environment_fingerprint"] = fingerprint
-    return out
-
-
-def _inflate_environment(d: Any, env: Mapping[str, Any], fingerprint: str | None) -> Any:
-    """Undo :func:`run_to_jsonable`'s environment reference in one result dict."""
-    if fingerprint is None or not isinstance(d, Mapping):
-        return d
-    meta = d.get("metadata")
-    if (
-        isinstance(meta, Mapping)
-        and "environment" not in meta
-        and meta.get("environment_fingerprint") == fingerprint
-    ):
-        meta = {k: v for k, v in meta.items() if k != "environment_fingerprint"}
-        meta["environment"] = env
-        return {**d, "metadata": meta}
-    return d
+    """Return the JSON document of a run (:meth:`torchperf.runfile.Run.to_dict`)."""
+    return Run.from_dict(run).to_dict()
 
 
 def save_run(
@@ -365,7 +164,7 @@ def save_run(
     interrupted: bool = False,
     created: str | None = None,
 ) -> Path:
-    """Write a run file (schema ``torchperf.run`` version 1) atomically.
+    """Write a run file (schema ``torchperf.run``, the current version) atomically.
 
     Parameters
     ----------
@@ -397,70 +196,15 @@ def save_run(
         The written file.
 
     """
-    now = _now()
-    doc = {
-        "schema": RUN_SCHEMA,
-        "schema_version": RUN_SCHEMA_VERSION,
-        "created": created or now,
-        "updated": now,
-        "environment": dict(environment or {}),
-        "protocol": dict(protocol or {}),
-        "models": list(models) if models is not None else None,
-        "results": results,
-        "failures": dict(failures or {}),
-        "not_applicable": {k: dict(v) for k, v in (not_applicable or {}).items()},
-        "warnings": [dict(w) for w in warnings_],
-        "complete": bool(complete),
-        "interrupted": bool(interrupted),
-    }
-    if doc["models"] is None:
-        names: list[str] = []
-        for per_model in results.values():
-            names.extend(m for m in per_model if m not in names)
-        doc["models"] = names
-    return atomic_write_json(path, run_to_jsonable(doc))
+    run = build_run(
+        results, environment=environment, protocol=protocol, models=models, failures=failures,
+        not_applicable=not_applicable, warnings_=warnings_, complete=complete, interrupted=interrupted,
+        created=created, source=str(path),
+    )
+    return run.save(path)
 
 
 # --------------------------------------------------------------------------- analysis
-
-
-def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.DataFrame:
-    """Return a tidy DataFrame with one row per model x metric.
-
-    Columns: ``model, metric, mean, median, std, cv, ci_low, ci_high``
-    (Student-t CI of the mean), ``median_ci_low, median_ci_high``,
-    ``median_ci_coverage`` (the coverage that interval really has), ``n``,
-    ``unit`` and ``direction`` (``"lower_is_better"`` / ``"higher_is_better"``).
-    """
-    import pandas as pd
-
-    rows = []
-    for metric, per_model in results.items():
-        for model, r in per_model.items():
-            med_lo, med_hi = r.median_ci
-            rows.append(
-                {
-                    "model": model,
-                    "metric": metric,
-                    "mean": r.mean,
-                    "median": r.median,
-                    "std": r.std,
-                    "cv": r.cv,
-                    "ci_low": r.ci_lower,
-                    "ci_high": r.ci_upper,
-                    "median_ci_low": med_lo,
-                    "median_ci_high": med_hi,
-                    "median_ci_coverage": getattr(r, "median_ci_coverage", math.nan),
-                    "n": r.count,
-                    "unit": r.unit,
-                    "direction": Direction.from_flag(r.lower_is_better).value,
-                }
-            )
-    columns = [
-        "model", "metric", "mean", "median", "std", "cv", "ci_low", "ci_high",
-        "median_ci_low", "median_ci_high", "median_ci_coverage", "n", "unit", "direction",
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _correction_name(correction: str) -> str:
@@ -779,32 +523,14 @@ class BenchmarkSuite:
             )
         return "all samples of a model come from one process (the suite's); p-values treat calls as independent"
 
-    def to_run(self) -> dict[str, Any]:
-        """Return the current state as a run dict (see :func:`normalize_run`)."""
-        return {
-            "schema": RUN_SCHEMA,
-            "schema_version": RUN_SCHEMA_VERSION,
-            "created": self.created or _now(),
-            "updated": _now(),
-            "environment": self.environment,
-            "protocol": self.protocol(),
-            "models": list(self.models),
-            "results": self.results,
-            "failures": self.failures,
-            "not_applicable": self.not_applicable,
-            "warnings": self.recorded_warnings,
-            "complete": self.complete,
-            "interrupted": self.interrupted,
-        }
+    def to_run(self) -> Run:
+        """Return the current state as a frozen :class:`~torchperf.runfile.Run`.
 
-    def save(self) -> Path:
-        """Write the run file atomically with the current results.
-
-        While a run is in progress (or after it was interrupted) the file is
-        :attr:`staging_path`; otherwise :attr:`results_path`.
+        A snapshot: later measurements of this suite do not change it. It is also a
+        read-only mapping with the file's keys (``run["results"]``, ``run["complete"]``).
         """
-        return save_run(
-            self.staging_path if self._staging else self.results_path,
+        now = _now()
+        return build_run(
             self.results,
             environment=self.environment,
             protocol=self.protocol(),
@@ -814,8 +540,16 @@ class BenchmarkSuite:
             warnings_=self.recorded_warnings,
             complete=self.complete,
             interrupted=self.interrupted,
-            created=self.created,
-        )
+            created=self.created or now,
+        ).replace(updated=now)
+
+    def save(self) -> Path:
+        """Write the run file atomically with the current results.
+
+        While a run is in progress (or after it was interrupted) the file is
+        :attr:`staging_path`; otherwise :attr:`results_path`.
+        """
+        return self.to_run().save(self.staging_path if self._staging else self.results_path)
 
     # ----------------------------------------------------------------- running
 
