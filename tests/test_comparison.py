@@ -400,3 +400,16 @@ def test_results_file_of_the_previous_version_loads_compares_and_renders(tmp_pat
     results = run["results"] if isinstance(run, dict) else run.results
     entry = next(e for e in compare_to_baseline(results, "exact") if e["metric"] == "accuracy")
     assert entry["test"] == "katz-log-z" and entry["verdict"] == "regression"
+
+
+def test_tool_ci_verdict_agreement_runs(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "ci_verdict_agreement.py"
+    spec = importlib.util.spec_from_file_location("ci_verdict_agreement", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--trials", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "after  (compare_results, one procedure):         0 contradict" in out
