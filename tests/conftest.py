@@ -47,3 +47,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     total = sum(int(row.get("trials", 0)) for row in _ROWS)
     failed = sum(int(row.get("failures", 0)) for row in _ROWS)
     tr.write_line(f"{total} trials, {failed} failures")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _short_measuring_window():
+    """Tests measure with a 5 ms window instead of timing.DEFAULT_WINDOW_S (0.2 s), to stay fast.
+
+    Benchmark reads the default when it is constructed, so every Benchmark and suite made in
+    a test (and the worker processes they start, which receive the resolved value) use it.
+    Tests of the window rule pass ``window_s`` explicitly.
+    """
+    from torchperf import timing
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(timing, "DEFAULT_WINDOW_S", 0.005)
+    yield
+    mp.undo()

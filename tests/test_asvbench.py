@@ -344,3 +344,23 @@ def test_asv_check_reports_types_suite_and_broken_modules(suite):
     # the repository's own suite is clean
     clean = asv_check(Path(__file__).resolve().parents[1])
     assert clean["ok"] is True, clean["suite"]["import_errors"]
+
+
+def test_latency_replicate_spans_the_measuring_window(suite, monkeypatch):
+    """The asv type uses the same window rule as Benchmark (window_time; none under --quick)."""
+    from torchperf import timing
+
+    seen = []
+    real = timing.measure
+
+    def spy(*args, **kwargs):
+        m = real(*args, **kwargs)
+        seen.append(m.metadata)
+        return m
+
+    monkeypatch.setattr(timing, "measure", spy)
+    check_suite(suite)
+    _run(suite, "ok.latency_sum", {"window_time": 0.03, "repeat": 4})
+    assert seen[-1]["window_s"] == 0.03 and seen[-1]["measuring_s"] >= 0.03
+    _run(suite, "ok.latency_sum", {"number": 1, "repeat": 1, "warmup_time": 0, "rounds": 1})
+    assert seen[-1]["window_s"] is None and seen[-1]["blocks_per_sample"] == 1

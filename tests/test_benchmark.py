@@ -738,3 +738,23 @@ def test_compare_models_default_threshold_is_the_shared_noise_threshold():
 
     sig = inspect.signature(Benchmark.compare_models)
     assert sig.parameters["threshold"].default == DEFAULT_NOISE_THRESHOLD
+
+
+def test_benchmark_measuring_window_rule():
+    """number="auto" (the default): each replicate spans the window; number=1: none."""
+    from torchperf import timing
+
+    w = np.ones((8, 8))
+
+    def tiny(x):
+        return x @ w
+
+    b = Benchmark([tiny], measurement_runs=4, warmup_runs=1, environment={})
+    assert b.window_s == timing.DEFAULT_WINDOW_S  # tests run with a short default (conftest)
+    assert Benchmark([tiny], number=1, environment={}).window_s is None
+    b = Benchmark([tiny], measurement_runs=4, warmup_runs=1, environment={}, window_s=0.04)
+    meta = b.run_latency_benchmark(input_shape=(1, 8))["tiny"].metadata
+    assert meta["window_s"] == 0.04 and meta["blocks_per_sample"] > 1
+    assert min(meta["measuring_s_per_process"]) >= 0.04
+    with pytest.raises(InvalidParameterError, match="window_s"):
+        Benchmark([tiny], window_s=0, environment={})

@@ -571,3 +571,30 @@ def test_measure_in_processes_timeout_kills_worker():
     with pytest.raises(BenchmarkTimeoutError, match=r"timeout_s=1\.5"):
         measure_in_processes(functools.partial(time.sleep, 30), processes=1, timeout_s=1.5)
     assert time.perf_counter() - t0 < 25  # killed, not waited for
+
+
+# ------------------------------------------------------------------------ measuring window
+def test_window_spreads_each_sample_over_median_blocks():
+    """window_s: the samples span the window; each is the median of k blocks (fake clock)."""
+    clock = FakeClock()
+    # 1 us calls; every 7th call is 50x slower (a preempted moment)
+    work = Workload(clock, lambda k: 50_000 if k % 7 == 3 else 1_000)
+    m = measure(work, warmup=0, stop=10, number=1, clock=clock, window_s=0.001, warn=False)
+    k = m.metadata["blocks_per_sample"]
+    assert 10 <= k <= 20  # a 0.1 ms slice per sample: 1 us blocks, every 7th one 50 us
+    assert m.n_samples == 10 and m.metadata["window_s"] == 0.001
+    assert m.metadata["measuring_s"] >= 0.001
+    assert all(v == pytest.approx(1e-6) for v in m.samples_s)  # medians drop the slow calls
+    plain = measure(work, warmup=0, stop=10, number=1, clock=clock, warn=False)
+    assert plain.metadata["blocks_per_sample"] == 1 and plain.metadata["window_s"] is None
+
+
+def test_window_with_calibration_and_bad_value():
+    clock = FakeClock()
+    work = Workload(clock, lambda k: 1_000)
+    m = measure(work, warmup=0, stop=5, number="auto", clock=clock, window_s=0.05, warn=False)
+    sample_s = m.metadata["calibration"]["sample_s"]
+    assert m.metadata["blocks_per_sample"] == math.ceil(0.05 / (5 * sample_s))  # constant cost
+    assert m.metadata["measuring_s"] >= 0.05
+    with pytest.raises(InvalidParameterError, match="window_s"):
+        measure(work, stop=2, clock=clock, window_s=-1)

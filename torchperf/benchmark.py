@@ -182,7 +182,12 @@ def _first_call(call: Callable[[Any], Any], x: object, what: str = "first call")
 
 
 def _task_time(
-    model: object, x: object, warmup_runs: int, measurement_runs: int, number: int | str
+    model: object,
+    x: object,
+    warmup_runs: int,
+    measurement_runs: int,
+    number: int | str,
+    window_s: float | None = None,
 ) -> dict[str, Any]:
     """Time one inference of ``model`` on ``x``."""
     from torchperf.timing import FixedStop, FixedWarmup, measure
@@ -200,6 +205,7 @@ def _task_time(
             warmup=FixedWarmup(warmup_runs),
             stop=FixedStop(measurement_runs),
             number=number,  # type: ignore[arg-type]
+            window_s=window_s,
         )
     except Exception as exc:
         raise _ModelFailure(
@@ -583,6 +589,13 @@ class Benchmark:
         Calls per timing sample; ``"auto"`` calibrates the loop count so that timer
         overhead is below 1 % of a sample (essential for microsecond models).
         ``number=1`` times single calls, exactly as the course module does.
+    window_s : float, "default" or None
+        Minimum measuring time of each replicate (process) of latency and throughput,
+        spread over its ``measurement_runs`` samples: each sample is the median of as
+        many calibrated blocks as needed (:func:`torchperf.timing.measure`).
+        ``"default"``: :data:`torchperf.timing.DEFAULT_WINDOW_S` (0.2 s) when ``number``
+        is ``"auto"``, none when ``number`` is an int (single calls as the course module
+        times them). ``None``: no window (one block per sample).
     processes : int, default 1
         Worker processes per model for latency and throughput. With ``processes > 1``
         each worker (a fresh ``spawn``-ed interpreter) runs the whole protocol; the
@@ -676,6 +689,7 @@ class Benchmark:
         confidence_level: float = 0.95,
         environment: Mapping[str, Any] | None = None,
         input_dtype: str = "float32",
+        window_s: float | Literal["default"] | None = "default",
     ) -> None:
         from torchperf.targets import check_input_dtype
 
@@ -711,6 +725,19 @@ class Benchmark:
         if number != "auto":
             number = _check_count("number", number, 1, 10**9)  # type: ignore[assignment]
         self.number: int | Literal["auto"] = number
+        if window_s == "default":
+            from torchperf import timing as _timing
+
+            window_s = _timing.DEFAULT_WINDOW_S if number == "auto" else None
+        elif window_s is not None and (
+            isinstance(window_s, bool)
+            or not isinstance(window_s, (int, float))
+            or not (0 < window_s < math.inf)
+        ):
+            raise InvalidParameterError(
+                f"`window_s` must be a positive number of seconds, 'default' or None; got {window_s!r}."
+            )
+        self.window_s: float | None = None if window_s is None else float(window_s)
         self.processes = _check_count("processes", processes, 1, 1024)
         if timeout_s is not None:
             if (
@@ -916,6 +943,9 @@ class Benchmark:
             "number": first["number"],
             "number_per_process": [o["number"] for o in outputs],
             "number_mode": measure_meta.get("number_mode"),
+            "window_s": measure_meta.get("window_s"),
+            "blocks_per_sample": measure_meta.get("blocks_per_sample", 1),
+            "measuring_s_per_process": [o["measure"].get("measuring_s") for o in outputs],
             "timer": measure_meta.get("timer", "time.perf_counter_ns"),
             "timer_overhead_s": measure_meta.get("timer_overhead_s"),
             "gc_disabled": first["gc_disabled"],
@@ -935,7 +965,7 @@ class Benchmark:
         return self._execute(
             name,
             _task_time,
-            (model, x, self.warmup_runs, self.measurement_runs, self.number),
+            (model, x, self.warmup_runs, self.measurement_runs, self.number, self.window_s),
             replicates=replicates,
         )
 

@@ -78,6 +78,11 @@ _perf_counter_ns = time.perf_counter_ns
 #: preemption and interrupts, which land in few samples; timer overhead stays < 1 %
 #: through the 100x-overhead rule.
 DEFAULT_MIN_SAMPLE_S = 2e-4
+#: Default measuring window of one replicate (``window_s``): every replicate spans at least
+#: this much measuring time, spread over its samples (each sample is the median of as many
+#: short blocks as needed). Chosen with ``tools/measurement_window.py`` (docs/measurement.md,
+#: section 4a); ``Benchmark``, ``torchperf run`` and the asv ``latency_`` type use it.
+DEFAULT_WINDOW_S = 0.2
 #: Largest count accepted for warmup calls, samples and loops (absurd values are user errors).
 MAX_COUNT = 10**8
 #: Calibration keeps the timer overhead below this fraction of a sample.
@@ -1141,6 +1146,7 @@ def measure(
     clock: Clock | None = None,
     min_sample_s: float | None = None,
     warn: bool = True,
+    window_s: float | None = None,
 ) -> Measurement:
     """Time ``fn`` with a warmup protocol and a stopping rule, in this process.
 
@@ -1171,6 +1177,16 @@ def measure(
     warn : bool
         Emit :class:`~torchperf.errors.UnstableMeasurementWarning` for
         stability problems (they are always recorded in ``metadata``).
+    window_s : float, optional
+        Minimum measuring time of this replicate, spread over its samples: each of
+        the planned samples (``FixedStop.n``, ``AdaptiveStop.min_samples``) gets a
+        slice of ``window_s / n`` and is the median per-call time of the blocks of
+        ``number`` calls that fill its slice (``metadata["blocks_per_sample"]``: the
+        median count). Short blocks keep
+        the median's robustness to preemption; the window keeps one slow moment of
+        the machine from covering the whole measurement. ``None`` (default here):
+        one block per sample. :data:`DEFAULT_WINDOW_S` is the default of
+        ``Benchmark`` and the asv ``latency_`` type.
 
     Returns
     -------
@@ -1204,14 +1220,31 @@ def measure(
         n_loops = _check_count("number", number)
         overhead_ns = _loop_overhead_ns(fn, clock, disable_gc, repeats=5)
     warmup_report = warmup_protocol.run(fn, number=n_loops, clock=clock, disable_gc=disable_gc)
+    window = _check_positive_seconds("window_s", window_s, allow_none=True)
+    slice_ns = 0.0
+    if window is not None:
+        planned = getattr(stop_rule, "n", None) or getattr(stop_rule, "min_samples", None) or 10
+        slice_ns = window * 1e9 / planned
     samples: list[float] = []
+    blocks_per_sample: list[int] = []
     sample_start = clock()
     scale = 1e-9 / n_loops
     while True:
         decision = stop_rule.check(samples, (clock() - sample_start) * 1e-9)
         if decision is not None:
             break
-        samples.append(_time_block(fn, n_loops, clock, disable_gc) * scale)
+        if window is None:
+            samples.append(_time_block(fn, n_loops, clock, disable_gc) * scale)
+            continue
+        # one sample = median of the blocks that fill its slice of the window
+        blocks: list[int] = []
+        slice_start = clock()
+        while True:
+            blocks.append(_time_block(fn, n_loops, clock, disable_gc))
+            if clock() - slice_start >= slice_ns or len(blocks) >= MAX_COUNT:
+                break
+        samples.append(statistics.median(blocks) * scale)
+        blocks_per_sample.append(len(blocks))
     end = clock()
     if not samples:
         raise InvalidParameterError(
@@ -1238,6 +1271,9 @@ def measure(
         "stop_reason": decision.reason,
         "stop_target_reached": decision.target_reached,
         "stop_rel_halfwidth": decision.rel_halfwidth,
+        "window_s": window,
+        "blocks_per_sample": statistics.median(blocks_per_sample) if blocks_per_sample else 1,
+        "measuring_s": (end - sample_start) * 1e-9,
         "gc": "disabled in timed blocks" if disable_gc else "enabled",
         "pid": os.getpid(),
         "duration_s": (end - begin) * 1e-9,

@@ -138,7 +138,10 @@ class LatencyBenchmark(Benchmark):
     defaults: ``rounds`` (10), ``blocks`` (1), ``repeat`` (timed samples in the
     process, split into ``blocks`` blocks; default 7 per block; ``--quick`` sets 1),
     ``number`` (0 = calibrate so one sample lasts ``sample_time``),
-    ``sample_time`` (0.005 s), ``warmup_time`` (-1 = adaptive warmup capped at
+    ``sample_time`` (0.005 s), ``window_time`` (the minimum measuring time of the
+    process, :data:`torchperf.timing.DEFAULT_WINDOW_S` = 0.2 s, spread over the samples:
+    each sample is the median of as many ``sample_time`` blocks as needed; 0 = none;
+    not applied under ``--quick``), ``warmup_time`` (-1 = adaptive warmup capped at
     0.05 s; 0 = no warmup; > 0 = adaptive warmup capped at that many seconds),
     ``clock`` (``"wall"``, default: ``time.perf_counter_ns``; ``"process"``:
     ``time.process_time_ns``, CPU time of the process, which other tenants of a
@@ -164,6 +167,9 @@ class LatencyBenchmark(Benchmark):
         self.number = int(_get_first_attr(src, "number", 0))
         self.sample_time = float(_get_first_attr(src, "sample_time", DEFAULT_SAMPLE_S))
         self.warmup_time = float(_get_first_attr(src, "warmup_time", -1))
+        from torchperf.timing import DEFAULT_WINDOW_S
+
+        self.window_time = float(_get_first_attr(src, "window_time", DEFAULT_WINDOW_S))
         self._clock_spec = _get_first_attr(src, "clock", "wall")
         # exported to asv's benchmarks.json; validated when the benchmark runs, so a bad
         # value fails this benchmark only, not the discovery of the whole suite
@@ -211,6 +217,8 @@ class LatencyBenchmark(Benchmark):
             stop=FixedStop(total),
             number=int(number),
             clock=clock,
+            # the replicate spans window_time of measuring (asv --quick: one sample, no window)
+            window_s=self.window_time if self.window_time > 0 and total > 1 else None,
         )
         return {"samples": block_medians(list(m.samples_s), blocks), "number": int(m.number)}
 
