@@ -399,7 +399,6 @@ def _greedy(
         if len(chosen) >= max_cps:
             break
         alive &= ~((s < ki) & (e > ki))
-        alive &= ~((s < k[i]) & (e > k[i]))
     return chosen
 
 
