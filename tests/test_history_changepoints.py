@@ -369,3 +369,39 @@ def test_a_step_in_two_environments_is_stronger_evidence():
         together += sum(abs(c.revision_after - 20) <= 1
                         for c in detect_change_points(pd.concat(frames), min_effect=0.0))
     assert together >= alone + 10, (alone, together)
+
+
+def test_django_worked_example():
+    """docs/history.md's worked example: change points of the real Django history, grouped by commit.
+
+    ``pytest tests/test_history_changepoints.py -s -k django_worked`` prints what the docs show.
+    """
+    import collections
+
+    if not DJANGO.is_dir():
+        pytest.skip(f"real Django asv data not present at {DJANGO}; worked example not run")
+    df = load_results(DJANGO)
+    cps = detect_change_points(df)
+    n_series = df.groupby(["machine", "env_name", "benchmark", "param_str"]).ngroups
+    print(f"\n{len(cps)} change points in {n_series} series, at {len({c.commit_after for c in cps})} commits")
+    groups: dict[str, list] = collections.defaultdict(list)
+    for c in cps:
+        groups[c.commit_after].append(c)
+    for commit, cs in sorted(groups.items(), key=lambda kv: kv[1][0].revision_after):
+        kinds = collections.Counter(c.direction for c in cs)
+        print(f"{commit[:8]} {cs[0].date_after} {len(cs):2d} series "
+              f"({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}) in {', '.join(sorted({c.env for c in cs}))}")
+        for c in sorted(cs, key=lambda c: (c.q_value, c.env))[:2]:
+            print(f"    {c.env:17s} {c.benchmark.rsplit('.', 1)[-1]:24s} {c.commit_before[:8]}..{c.commit_after[:8]} "
+                  f"x{c.ratio:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}] q={c.q_value:.2g} "
+                  f"levels of {c.n_before}/{c.n_after} revisions, {c.method}")
+    by = {(c.env, c.benchmark.rsplit(".", 1)[-1], c.commit_after[:8]): c for c in cps}
+    # a regression that lasted three revisions, in all three conda environments, then fixed
+    for env in ("conda-py3.8", "conda-py3.9"):
+        up = by[(env, "time_query_delete", "00370342")]
+        assert up.direction == "regression" and up.n_after == 3 and up.ratio > 1.2
+    fixed = [c for c in cps if c.commit_after.startswith("c614e811") and c.direction == "improvement"]
+    assert {c.env for c in fixed} == {"conda-py3.8", "conda-py3.9", "conda-py3.10"}
+    # a large step in form rendering, on a drifting series
+    form = by[("virtualenv-py3.10", "time_small_form_render", "4ce59f60")]
+    assert form.direction == "regression" and form.ratio > 1.5

@@ -293,8 +293,11 @@ def scan_windows(
     if w is None:
         w = np.ones(n)
     inner = _side_sizes(max(min_size, 3), max_side)  # sides inside the series: >= 3 points
+    grid = np.array(inner)
     parts: list[tuple[np.ndarray, np.ndarray]] = []  # (s, k) per family; e in `ends`
     ends: list[np.ndarray] = []
+    # (families are disjoint: a window reaching an end whose sides are both grid sizes
+    # is left to the grid family)
     for a in inner:
         for b in inner:
             kk = np.arange(a, n - b + 1)
@@ -302,13 +305,16 @@ def scan_windows(
             ends.append(kk + b)
         # right side reaching the series end (it may be as short as min_size)
         kk = np.arange(max(a, n - max_side), n - min_size + 1)
+        kk = kk[~np.isin(n - kk, grid)]
         parts.append((kk - a, kk))
         ends.append(np.full(kk.size, n))
     for b in inner:  # left side reaching the series start
         kk = np.arange(min_size, min(max_side, n - b) + 1)
+        kk = kk[~np.isin(kk, grid)]
         parts.append((np.zeros(kk.size, dtype=int), kk))
         ends.append(kk + b)
     kk = np.arange(max(min_size, n - max_side), min(max_side, n - min_size) + 1)
+    kk = kk[~np.isin(kk, grid) & ~np.isin(n - kk, grid)]
     parts.append((np.zeros(kk.size, dtype=int), kk))
     ends.append(np.full(kk.size, n))
     s = np.concatenate([p[0] for p in parts]).astype(np.int64)
@@ -317,9 +323,6 @@ def scan_windows(
     if s.size == 0:
         z = np.zeros(0)
         return s, k, e, z
-    code = (s * (n + 1) + k) * (n + 1) + e
-    _, first = np.unique(code, return_index=True)
-    s, k, e = s[first], k[first], e[first]
     cw = np.r_[0.0, np.cumsum(w)]
     cy = np.r_[0.0, np.cumsum(w * y)]
     wl, wr = cw[k] - cw[s], cw[e] - cw[k]
@@ -359,6 +362,22 @@ def _scan_multiplier(n: int, n_windows: int) -> float:
     return float(max(1.0, min(float(n_windows), 0.1 * n * n)))
 
 
+def _scan_p(z: np.ndarray, m: float, df: float, alpha: float) -> np.ndarray:
+    """Scan-corrected p-values ``min(1, m 2 t_sf(|z|, df))``; 1 wherever that exceeds ``alpha``.
+
+    Only windows that can pass are evaluated (a long series has ~10^5 windows).
+    """
+    from scipy.special import stdtr, stdtrit
+
+    p = np.ones(z.size)
+    crit = float(stdtrit(df, 1.0 - min(0.5, alpha / (2.0 * m))))
+    hit = np.flatnonzero(np.abs(z) >= crit * (1 - 1e-9))
+    if hit.size:
+        p[hit] = np.minimum(1.0, m * 2.0 * stdtr(df, -np.abs(z[hit])))
+    p[p > alpha] = 1.0
+    return p
+
+
 def _greedy(
     s: np.ndarray, k: np.ndarray, e: np.ndarray, z: np.ndarray, p: np.ndarray,
     *, alpha: float, max_cps: int, y: np.ndarray | None = None, w: np.ndarray | None = None,
@@ -371,8 +390,8 @@ def _greedy(
     is largest (same sign): the grid of side lengths is coarse, the best split of the
     window is not. ``p`` stays that of the scanned window.
     """
-    order = np.lexsort((-np.abs(z), p))
-    order = order[p[order] <= alpha]
+    idx = np.flatnonzero(p <= alpha)
+    order = idx[np.lexsort((-np.abs(z[idx]), p[idx]))]
     alive = np.ones(s.size, dtype=bool)
     chosen: list[tuple[int, int, int, float, float]] = []
     cw = cy = None
@@ -406,13 +425,11 @@ def _scan_series(
     y: np.ndarray, v: np.ndarray, *, min_size: int, max_side: int, alpha: float, df: float,
 ) -> list[tuple[int, int, int, float, float]]:
     """Candidates of one series: ``(s, k, e, z, p)`` with p corrected for every window scanned."""
-    from scipy.special import stdtr
-
     s, k, e, z = scan_windows(y, 1.0 / v, min_size=min_size, max_side=max_side)
     if s.size == 0:
         return []
     m = _scan_multiplier(y.size, s.size)
-    p = np.minimum(1.0, m * 2.0 * stdtr(df, -np.abs(z)))
+    p = _scan_p(z, m, df, alpha)
     return _greedy(s, k, e, z, p, alpha=alpha, max_cps=max(1, y.size // 2), y=y, w=1.0 / v,
                    min_size=min_size)
 
@@ -667,7 +684,6 @@ class _Series:
 
 def _prepare(sl: dict[str, Any], *, outlier_k: float, min_size: int, max_side: int,
              split_alpha: float) -> _Series | None:
-    from scipy.special import stdtr
 
     vals = sl["value"]
     if vals.size < 2 * min_size:
@@ -690,7 +706,7 @@ def _prepare(sl: dict[str, Any], *, outlier_k: float, min_size: int, max_side: i
     m = _scan_multiplier(y.size, s.size)
     cands: list[tuple[int, int, int, float, float]] = []
     if s.size:
-        p = np.minimum(1.0, m * 2.0 * stdtr(df, -np.abs(z)))
+        p = _scan_p(z, m, df, split_alpha)
         cands = _greedy(s, k, e, z, p, alpha=split_alpha, max_cps=max(1, y.size // 2), y=y,
                         w=1.0 / v, min_size=min_size)
         cands = _drop_drift(y, cands, m, window=max_side, alpha=split_alpha)
@@ -740,8 +756,6 @@ def _joint_scan(
     A modest step at one commit in several environments or machines is found here
     even when no single series shows it clearly.
     """
-    from scipy.special import stdtr
-
     common = group[0].sl["revision"]
     for g in group[1:]:
         common = np.intersect1d(common, g.sl["revision"])
@@ -757,7 +771,7 @@ def _joint_scan(
         return {}
     z = zsum / math.sqrt(len(group))
     df = min(g.df for g in group)
-    p = np.minimum(1.0, _scan_multiplier(n, s.size) * 2.0 * stdtr(df, -np.abs(z)))
+    p = _scan_p(z, _scan_multiplier(n, s.size), df, alpha)
     chosen = _greedy(s, k, e, z, p, alpha=alpha, max_cps=max(1, n // 2), refine=False)
     return {int(common[c[1]]): c[4] for c in chosen}
 
