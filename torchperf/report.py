@@ -808,8 +808,10 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
         first = data["comparisons"][0]
         method = "Holm (family-wise error)" if first["correction"] == "holm" else "Benjamini-Hochberg (false-discovery rate)"
         out.append(
-            f"Each model vs **{e(data['baseline'])}**: ratio of {e(first['statistic'])}s (candidate / baseline) "
-            f"with its {cl} confidence interval, the test's p-value and the p-value adjusted with {method} across "
+            f"Each model vs **{e(data['baseline'])}**: ratio (candidate / baseline; geometric means of the samples "
+            "or of per-process medians, accuracies paired by example) with the "
+            f"{cl} confidence interval of its test (the interval excludes 1 exactly when p < α), the test's "
+            f"p-value and the p-value adjusted with {method} across "
             f"the {first['family_size']} statistical comparisons of this report. Exact comparisons (no spread in "
             "either sample, e.g. model size) carry no p-value and are not in the family. A verdict of regression or "
             f"improvement needs an adjusted p <= {1 - float(run['protocol'].get('confidence_level', 0.95)):.2g}."
@@ -1033,8 +1035,10 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
         first = data["comparisons"][0]
         method = "Holm (family-wise error)" if first["correction"] == "holm" else "Benjamini&ndash;Hochberg (false-discovery rate)"
         body.append(
-            f"<p>Each model vs <strong>{h(data['baseline'])}</strong>: ratio of {h(first['statistic'])}s "
-            f"(candidate / baseline) with its {h(cl)} confidence interval, the test's p-value and the p-value "
+            f"<p>Each model vs <strong>{h(data['baseline'])}</strong>: ratio (candidate / baseline; geometric "
+            "means of the samples or of per-process medians, accuracies paired by example) with the "
+            f"{h(cl)} confidence interval of its test (the interval excludes 1 exactly when p &lt; &alpha;), the "
+            "test's p-value and the p-value "
             f"adjusted with {method} across the {first['family_size']} statistical comparisons of this report. "
             "Exact comparisons (no spread in either sample, e.g. model size) carry no p-value and are not in the "
             "family.</p>"
