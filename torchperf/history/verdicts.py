@@ -1,0 +1,805 @@
+"""What each history finding means for people: open or fixed, code or environment, broad shifts.
+
+:func:`assess_history` post-processes the change points of
+:func:`torchperf.history.detect_change_points` (and, for the newest revisions,
+which a change point cannot confirm yet, pairwise comparisons of neighbouring
+revisions from :func:`torchperf.history.compare_revisions`) into
+:class:`Verdict` objects:
+
+* **Status.** A regression is ``fixed`` when a later change of the same series
+  in the good direction brings its level back (within the benchmark's
+  threshold of the level before the regression, and closer to it than to the
+  regressed level); ``fixed_by`` names that commit, ``fix_ratio`` its ratio.
+  With no such change but a newest level that passes the same test (a fix that
+  came in small steps), it is ``fixed`` with ``fixed_by=None``. Otherwise it is
+  ``open``: still present at the series' newest revision (``ratio_now`` is the
+  newest level over the level before). Improvements are ``kept`` or
+  ``reverted`` by the same rule.
+* **Cause.** ``environment`` when recorded facts of the environment changed
+  between the last good and first bad commit of that machine and environment:
+  torchperf's side store (NumPy, BLAS library/version/threads), asv's
+  ``python``, ``params`` (machine facts such as ``cpu``, ``os``, ``ram`` and
+  matrix entries) and ``requirements`` stored in each results file, and
+  environment snapshots kept beside the results (``envs/<sha>.yml`` conda
+  files or ``envs/<sha>.txt`` pip freezes). ``env_change`` lists them as
+  ``{fact: [before, after]}``. Otherwise ``broad-shift`` when the commit is one
+  where many unrelated benchmarks moved together on one machine (see
+  :func:`broad_shifts`): a machine or environment change is suspected rather
+  than many code regressions. Otherwise ``code``.
+
+Everything here is a pure function of the loaded frame and the findings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from torchperf.errors import InvalidParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "Verdict",
+    "assess_history",
+    "benchmark_group",
+    "broad_shifts",
+    "environment_snapshots",
+    "parse_environment_snapshot",
+    "select_verdicts",
+    "verdict_table",
+]
+
+_SIDE_FACTS = ("python", "numpy_version", "blas_library", "blas_version", "blas_threads")
+_SNAPSHOT_SUFFIXES = (".yml", ".yaml", ".txt")
+_HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One history finding with its status and cause.
+
+    Attributes
+    ----------
+    finding : ChangePoint or Finding
+        The change point (``kind="change-point"``) or the pairwise comparison of
+        two neighbouring revisions (``kind="pairwise"``). Attributes not defined
+        here (``benchmark``, ``ratio``, ``q_value``, ...) are read from it.
+    kind : str
+        ``"change-point"`` or ``"pairwise"``.
+    direction : str
+        ``"regression"`` or ``"improvement"``.
+    status : str
+        ``"open"`` / ``"fixed"`` for regressions, ``"kept"`` / ``"reverted"`` for improvements.
+    cause : str
+        ``"code"``, ``"environment"`` or ``"broad-shift"``.
+    revision_before, revision_after : int
+        Positions of the last good and first bad commit in the history.
+    date_after : str or None
+        ISO date of the first bad commit (asv's ``date``).
+    fixed_by : str or None
+        Commit (full hash) at which a later change undid this one.
+    fixed_by_revision : int or None
+        Its position.
+    fix_ratio : float or None
+        Ratio of that undoing change (after / before).
+    ratio_now : float
+        Level at the series' newest revision over the level before this change.
+    newest_commit : str
+        The series' newest commit.
+    env_change : dict
+        Environment facts that changed at this commit, ``{fact: [before, after]}``.
+    snapshots : tuple of str
+        Environment snapshot files compared (before, after), when any.
+    broad_shift : dict or None
+        For ``cause="broad-shift"``: ``groups`` (unrelated benchmark groups that
+        moved), ``groups_measured``, ``series``, ``p_value``.
+
+    """
+
+    finding: Any
+    kind: str
+    direction: str
+    status: str
+    cause: str
+    revision_before: int
+    revision_after: int
+    date_after: str | None = None
+    fixed_by: str | None = None
+    fixed_by_revision: int | None = None
+    fix_ratio: float | None = None
+    ratio_now: float = math.nan
+    newest_commit: str | None = None
+    env_change: dict[str, list[Any]] = field(default_factory=dict)
+    snapshots: tuple[str, ...] = ()
+    broad_shift: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "finding":
+            raise AttributeError(name)
+        return getattr(self.finding, name)
+
+    @property
+    def open(self) -> bool:
+        """True for a regression still present at the newest revision."""
+        return self.status == "open"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding's JSON fields plus ``kind``, ``status``, ``cause``, ``fixed_by``, ... (JSON-ready)."""
+        d = dict(self.finding.to_dict())
+        d.update(
+            kind=self.kind,
+            direction=self.direction,
+            status=self.status,
+            cause=self.cause,
+            revision_before=self.revision_before,
+            revision_after=self.revision_after,
+            date_after=self.date_after,
+            fixed_by=self.fixed_by,
+            fixed_by_revision=self.fixed_by_revision,
+            fix_ratio=self.fix_ratio,
+            ratio_now=self.ratio_now,
+            newest_commit=self.newest_commit,
+            env_change={k: list(v) for k, v in self.env_change.items()},
+            snapshots=list(self.snapshots),
+            broad_shift=None if self.broad_shift is None else dict(self.broad_shift),
+        )
+        if self.kind == "pairwise":
+            d.setdefault("method", "pairwise")
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def benchmark_group(name: str) -> str:
+    """The group a benchmark belongs to: its name without the last dotted part (module.Class).
+
+    Benchmarks of one asv class (or one module of functions) are related; different
+    groups are "unrelated" for :func:`broad_shifts`.
+    """
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def _badness(x: float, lower_is_better: bool) -> float:
+    """``x`` as a factor of worsening (> 1 is worse), whatever the metric's direction."""
+    if not (isinstance(x, (int, float)) and math.isfinite(x) and x > 0):
+        return math.nan
+    return float(x) if lower_is_better else 1.0 / float(x)
+
+
+def _undone(level_ratio: float, change_ratio: float, threshold: float, lib: bool) -> bool:
+    """Is a change of ``change_ratio`` undone when the level is ``level_ratio`` x the level before it?
+
+    Back within ``threshold`` of the old level and closer to it than to the changed
+    level (on the log scale).
+    """
+    b, c = _badness(level_ratio, lib), _badness(change_ratio, lib)
+    if not (math.isfinite(b) and math.isfinite(c)) or c == 1:
+        return False
+    if c > 1:  # a regression: undone when the level is low enough again
+        return b <= min(1 + threshold, math.sqrt(c))
+    return b >= max(1 / (1 + threshold), math.sqrt(c))  # an improvement, lost again
+
+
+def _iso(value: Any) -> str | None:
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if pd.isna(ts):
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _known(v: Any) -> bool:
+    if v is None:
+        return False
+    if isinstance(v, float) and math.isnan(v):
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- environment snapshots
+
+
+def parse_environment_snapshot(text: str) -> dict[str, str]:
+    """Package versions from a conda environment file (``conda env export``) or a pip freeze.
+
+    Parameters
+    ----------
+    text : str
+        The file's contents: YAML with ``dependencies:`` (``- numpy=1.26.4=py311h...``,
+        ``- numpy==1.26.4``, and a nested ``- pip:`` list), or ``name==version`` lines.
+
+    Returns
+    -------
+    dict
+        ``{package name (lower case): version}``; entries without a version are
+        listed with ``""``.
+
+    """
+    out: dict[str, str] = {}
+    in_deps = False
+    item = re.compile(r"^\s*(?:-\s*)?([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(?:\[[^\]]*\])?\s*(==|=|>=|<=|~=|@)?\s*([^\s=;#,]*)")
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        stripped = line.strip()
+        if not line.startswith((" ", "-", "\t")) and stripped.endswith(":"):
+            in_deps = stripped[:-1].strip() == "dependencies"
+            continue
+        if not line.startswith((" ", "-", "\t")) and ":" in stripped:
+            in_deps = False  # name: / prefix: / channels on one line
+            continue
+        is_item = stripped.startswith("-")
+        if stripped.rstrip(":").lstrip("- ").strip() == "pip" and stripped.endswith(":"):
+            continue
+        if is_item and not in_deps:
+            continue  # e.g. channels
+        if not is_item and "==" not in stripped:
+            continue
+        m = item.match(stripped)
+        if not m:
+            continue
+        name, op, version = m.group(1).lower(), m.group(2), m.group(3)
+        if op == "@":
+            version = ""
+        if "::" in stripped.split()[-1] and not op:  # channel::name
+            continue
+        out[name.replace("_", "-")] = version or ""
+    return out
+
+
+def _snapshot_dirs(results_dir: Path) -> list[tuple[Path, str | None]]:
+    """(envs directory, machine folder or None for all machines)."""
+    out: list[tuple[Path, str | None]] = []
+    for cand in (results_dir / "envs", results_dir.parent / "envs"):
+        if cand.is_dir():
+            out.append((cand, None))
+    if results_dir.is_dir():
+        for d in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+            if (d / "envs").is_dir():
+                out.append((d / "envs", d.name))
+    return out
+
+
+def environment_snapshots(df: pd.DataFrame) -> dict[tuple[str | None, str | None, str], Path]:
+    """Environment snapshot files stored beside an asv results directory, by commit.
+
+    Looks in ``<results>/envs``, ``<results>/../envs`` and ``<results>/<machine>/envs``
+    for ``<sha>.yml``, ``<sha>.yaml`` or ``<sha>.txt`` (``<sha>`` a full or
+    abbreviated hash of a commit with results; ``<sha>-<env_name>.<ext>`` applies
+    to one environment only).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        From :func:`torchperf.history.load_results` (``df.attrs["results_dir"]``).
+
+    Returns
+    -------
+    dict
+        ``{(machine folder or None, env_name or None, full commit): path}``.
+
+    """
+    root = df.attrs.get("results_dir")
+    if not root:
+        return {}
+    commits = sorted(set(df["commit"]))
+    by7: dict[str, list[str]] = {}
+    for c in commits:
+        by7.setdefault(c[:7].lower(), []).append(c)
+    out: dict[tuple[str | None, str | None, str], Path] = {}
+    for d, machine in _snapshot_dirs(Path(root)):
+        for f in sorted(d.iterdir()):
+            if f.suffix.lower() not in _SNAPSHOT_SUFFIXES or not f.is_file():
+                continue
+            sha, _, env = f.stem.partition("-")
+            if not _HEX.match(sha):
+                continue
+            hits = [c for c in by7.get(sha[:7].lower(), []) if c.lower().startswith(sha.lower())]
+            if len(hits) == 1:
+                out[(machine, env or None, hits[0])] = f
+    return out
+
+
+class _Facts:
+    """Environment facts of (machine, env, commit), from the frame, results files and snapshots."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        cols = [c for c in ("machine", "env_name", "commit", "revision", "env_params", "file",
+                            *_SIDE_FACTS) if c in df.columns]
+        first = df[cols].drop_duplicates(["machine", "env_name", "commit"])
+        self.rows = {(r["machine"], r["env_name"], r["commit"]): r for r in first.to_dict("records")}
+        self.revision = dict(zip(df["commit"], df["revision"], strict=False))
+        self.snapshots = environment_snapshots(df)
+        self.machine_dirs = self._machine_dirs(df)
+        self._req: dict[str, dict[str, Any]] = {}
+        self._parsed: dict[Path, dict[str, str]] = {}
+        self._snap_index: dict[tuple[str | None, str | None], list[tuple[int, str]]] = {}
+        for (mdir, env, commit) in self.snapshots:
+            self._snap_index.setdefault((mdir, env), []).append((self.revision.get(commit, -1), commit))
+        for v in self._snap_index.values():
+            v.sort()
+
+    @staticmethod
+    def _machine_dirs(df: pd.DataFrame) -> dict[str, str]:
+        """machine name -> its folder name (from the ``file`` column)."""
+        out: dict[str, str] = {}
+        if "file" not in df.columns:
+            return out
+        for m, f in df[["machine", "file"]].drop_duplicates("machine").itertuples(index=False):
+            if isinstance(f, str):
+                out[m] = Path(f).parent.name
+        return out
+
+    def _requirements(self, path: Any) -> dict[str, Any]:
+        if not isinstance(path, str):
+            return {}
+        if path not in self._req:
+            from torchperf.fileio import read_json
+
+            try:
+                d = read_json(Path(path), what="asv results file")
+            except Exception:  # a file the loader could read once; never fail the analysis on it
+                d = {}
+            req = d.get("requirements") if isinstance(d, dict) else None
+            env_vars = d.get("env_vars") if isinstance(d, dict) else None
+            facts = {f"requirements.{k}": v for k, v in (req or {}).items()} if isinstance(req, dict) else {}
+            if isinstance(env_vars, dict):
+                facts.update({f"env_vars.{k}": v for k, v in env_vars.items()})
+            self._req[path] = facts
+        return self._req[path]
+
+    def _snapshot(self, machine: str, env: str, commit: str) -> Path | None:
+        """The newest snapshot at or before ``commit`` for this machine and environment."""
+        rev = self.revision.get(commit, -1)
+        mdir = self.machine_dirs.get(machine)
+        best: tuple[int, Path] | None = None
+        for key in ((mdir, env), (mdir, None), (None, env), (None, None)):
+            for r, c in self._snap_index.get(key, []):
+                if r <= rev and (best is None or r > best[0]):
+                    best = (r, self.snapshots[(key[0], key[1], c)])
+        return None if best is None else best[1]
+
+    def _packages(self, path: Path) -> dict[str, str]:
+        if path not in self._parsed:
+            try:
+                self._parsed[path] = parse_environment_snapshot(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                self._parsed[path] = {}
+        return self._parsed[path]
+
+    def changed(self, machine: str, env: str, before: str, after: str) -> tuple[dict[str, list[Any]], tuple[str, ...]]:
+        """Facts that differ between two commits of one machine x environment, and the snapshots read."""
+        a = self.rows.get((machine, env, before), {})
+        b = self.rows.get((machine, env, after), {})
+        out: dict[str, list[Any]] = {}
+        for k in _SIDE_FACTS:
+            va, vb = a.get(k), b.get(k)
+            if _known(va) and _known(vb) and va != vb:
+                out[k] = [va, vb]
+        pa = dict(a.get("env_params") or ())
+        pb = dict(b.get("env_params") or ())
+        for k in sorted(set(pa) | set(pb)):
+            if k != "python" and pa.get(k) != pb.get(k) and k in pa and k in pb:
+                out[f"params.{k}"] = [pa.get(k), pb.get(k)]
+        ra, rb = self._requirements(a.get("file")), self._requirements(b.get("file"))
+        for k in sorted(set(ra) & set(rb)):
+            if ra[k] != rb[k]:
+                out[k] = [ra[k], rb[k]]
+        snaps: tuple[str, ...] = ()
+        sa, sb = self._snapshot(machine, env, before), self._snapshot(machine, env, after)
+        if sa is not None and sb is not None:
+            snaps = (str(sa), str(sb))
+            if sa != sb:
+                ka, kb = self._packages(sa), self._packages(sb)
+                for k in sorted(set(ka) | set(kb)):
+                    if ka.get(k) != kb.get(k):
+                        out[f"package:{k}"] = [ka.get(k), kb.get(k)]
+        return out, snaps
+
+
+# --------------------------------------------------------------------------- broad shifts
+
+
+def broad_shifts(
+    df: pd.DataFrame,
+    events: Iterable[Any],
+    *,
+    min_groups: int = 3,
+    alpha: float = 0.01,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Commits at which many unrelated benchmarks moved together on one machine.
+
+    A benchmark *group* is its name without the last part (:func:`benchmark_group`:
+    one asv class or module). Let ``p`` be the fraction of (machine, commit,
+    group) triples measured in the history at which that group has a finding.
+    If findings fell on commits independently of each other, the number of
+    groups moving at one commit with ``G`` groups measured would be
+    ``Binomial(G, p)``. A commit is a broad shift when at least ``min_groups``
+    groups moved there and the binomial tail probability, times the number of
+    (machine, commit) pairs in the history (Bonferroni), is at most ``alpha``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The analysed frame (what was measured where).
+    events : iterable
+        Findings with ``machine``, ``benchmark`` and ``commit_after``.
+    min_groups : int, default 3
+        Fewest unrelated groups that make a broad shift.
+    alpha : float, default 0.01
+        Level of the corrected binomial test.
+
+    Returns
+    -------
+    dict
+        ``{(machine, commit): {"groups", "groups_measured", "series", "p_value"}}``
+        for each broad shift.
+
+    """
+    from scipy.stats import binom
+
+    events = list(events)
+    if not events:
+        return {}
+    groups = df["benchmark"].map(benchmark_group)
+    measured = (
+        df.assign(_group=groups)[["machine", "commit", "_group"]].drop_duplicates()
+        .groupby(["machine", "commit"]).size()
+    )
+    moved: dict[tuple[str, str], set[str]] = {}
+    series: dict[tuple[str, str], int] = {}
+    for e in events:
+        key = (e.machine, e.commit_after)
+        moved.setdefault(key, set()).add(benchmark_group(e.benchmark))
+        series[key] = series.get(key, 0) + 1
+    total = int(measured.sum())
+    hits = sum(len(v) for v in moved.values())
+    if total == 0:
+        return {}
+    p = min(1.0, hits / total)
+    n_tests = len(measured)
+    out = {}
+    for key, gs in moved.items():
+        k = len(gs)
+        g = int(measured.get(key, k))
+        if k < min_groups:
+            continue
+        tail = float(binom.sf(k - 1, g, p))
+        padj = min(1.0, tail * n_tests)
+        if padj <= alpha:
+            out[key] = {"groups": k, "groups_measured": g, "series": series[key], "p_value": padj}
+    return out
+
+
+# --------------------------------------------------------------------------- assessment
+
+
+def _series_index(df: pd.DataFrame) -> dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(machine, env, benchmark, params) -> (revisions, values, commits) sorted by revision."""
+    sub = df
+    if "version_current" in sub.columns:
+        sub = sub[sub["version_current"].astype(bool)]
+    sub = sub[np.isfinite(sub["value"].to_numpy(dtype=float))]
+    sub = sub.sort_values("revision", kind="stable")
+    out = {}
+    for key, g in sub.groupby(["machine", "env_name", "benchmark", "param_str"], sort=False):
+        g = g.drop_duplicates("revision", keep="last")
+        out[key] = (g["revision"].to_numpy(), g["value"].to_numpy(dtype=float), g["commit"].to_numpy())
+    return out
+
+
+def _key(f: Any) -> tuple[Any, ...]:
+    from torchperf.history.loader import entry_name
+
+    pstr = entry_name(f.benchmark, list(f.params))[len(f.benchmark):]
+    return (f.machine, f.env, f.benchmark, pstr)
+
+
+def _pairwise_tail(
+    df: pd.DataFrame, cps: Sequence[Any], tail: int, fdr: float, min_effect: float,
+    thresholds: Any, revision_of: Mapping[str, int],
+) -> list[Any]:
+    """Significant pairwise findings of the newest ``tail`` neighbouring revision pairs."""
+    from torchperf.history.compare import compare_revisions
+
+    if tail <= 0:
+        return []
+    order = df.drop_duplicates("commit").sort_values("revision")["commit"].tolist()
+    seen = {(_key(c), c.commit_after) for c in cps}
+    out = []
+    for i in range(max(1, len(order) - tail), len(order)):
+        a, b = order[i - 1], order[i]
+        try:
+            found = compare_revisions(df, a, b, fdr=fdr, thresholds=thresholds,
+                                      default_threshold=min_effect)
+        except InvalidParameterError:
+            continue
+        for f in found:
+            if f.direction in ("regression", "improvement") and (_key(f), f.commit_after) not in seen:
+                out.append(f)
+    return out
+
+
+def assess_history(
+    df: pd.DataFrame,
+    *,
+    fdr: float = 0.05,
+    min_effect: float = 0.05,
+    thresholds: float | Mapping[str, float] | None = None,
+    tail: int = 2,
+    broad_min_groups: int = 3,
+    broad_alpha: float = 0.01,
+    change_points: Sequence[Any] | None = None,
+    **detect_kw: Any,
+) -> list[Verdict]:
+    """Every significant change of an asv history, with status and cause.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        From :func:`torchperf.history.load_results`.
+    fdr : float, default 0.05
+        False-discovery rate of the change-point search (and of each pairwise comparison).
+    min_effect : float, default 0.05
+        Smallest relative change reported for benchmarks without a threshold.
+    thresholds : float or mapping, optional
+        asv's ``regressions_thresholds``; default from ``df.attrs``.
+    tail : int, default 2
+        The newest ``tail`` revisions are also compared pairwise with the revision
+        before them (``kind="pairwise"``), since a change point needs revisions
+        after it; 0 turns this off.
+    broad_min_groups, broad_alpha : int, float
+        Parameters of :func:`broad_shifts`.
+    change_points : sequence of ChangePoint, optional
+        Precomputed significant change points of ``df`` (default: computed with
+        :func:`torchperf.history.detect_change_points`).
+    **detect_kw
+        Passed to :func:`torchperf.history.detect_change_points`.
+
+    Returns
+    -------
+    list of Verdict
+        Newest first, then by benchmark.
+
+    """
+    from torchperf.history.changepoints import _check_frame, detect_change_points
+
+    _check_frame(df)
+    if not (isinstance(tail, int) and tail >= 0):
+        raise InvalidParameterError(f"`tail` must be an int >= 0; got {tail!r}.")
+    if thresholds is None:
+        thresholds = df.attrs.get("regressions_thresholds") or None
+    if change_points is None:
+        detect_kw["include_insignificant"] = False
+        change_points = detect_change_points(df, fdr=fdr, min_effect=min_effect,
+                                             thresholds=thresholds, **detect_kw)
+    cps = [c for c in change_points if getattr(c, "significant", True)]
+    revision_of = dict(zip(df["commit"], df["revision"], strict=False))
+    dates = df.drop_duplicates("commit").set_index("commit")["date"] if "date" in df.columns else None
+    pairs = _pairwise_tail(df, cps, tail, fdr, min_effect, thresholds, revision_of)
+    events: list[tuple[str, Any]] = [("change-point", c) for c in cps] + [("pairwise", f) for f in pairs]
+    index = _series_index(df)
+    facts = _Facts(df)
+    shifts = broad_shifts(df, [e for _, e in events], min_groups=broad_min_groups, alpha=broad_alpha)
+    by_series: dict[tuple[Any, ...], list[tuple[int, str, Any]]] = {}
+    for kind, e in events:
+        by_series.setdefault(_key(e), []).append((int(revision_of[e.commit_after]), kind, e))
+    out: list[Verdict] = []
+    for key, evs in by_series.items():
+        evs.sort(key=lambda t: t[0])
+        revs, vals, commits = index.get(key, (np.array([]), np.array([]), np.array([])))
+        for i, (rev_after, kind, e) in enumerate(evs):
+            lib = str(e.metric_direction) != "higher_is_better"
+            direction = e.direction
+            base = float(e.value_before)
+            fixed_by = fixed_rev = fix_ratio = None
+            for rev2, _kind2, f in evs[i + 1:]:
+                if f.direction == direction:
+                    continue
+                if _undone(float(f.value_after) / base if base else math.nan, float(e.ratio), e.threshold, lib):
+                    fixed_by, fixed_rev, fix_ratio = f.commit_after, rev2, float(f.ratio)
+                    break
+            last_rev = evs[-1][0]
+            tail_vals = vals[revs >= last_rev][-20:] if revs.size else np.array([])
+            level_now = float(np.median(tail_vals)) if tail_vals.size else math.nan
+            ratio_now = level_now / base if base and math.isfinite(level_now) else math.nan
+            undone = fixed_by is not None or _undone(ratio_now, float(e.ratio), e.threshold, lib)
+            if direction == "regression":
+                status = "fixed" if undone else "open"
+            else:
+                status = "reverted" if undone else "kept"
+            env_change, snaps = facts.changed(e.machine, e.env, e.commit_before, e.commit_after)
+            shift = shifts.get((e.machine, e.commit_after))
+            cause = "environment" if env_change else ("broad-shift" if shift else "code")
+            date = getattr(e, "date_after", None)
+            if date is None and dates is not None and e.commit_after in dates.index:
+                date = _iso(dates[e.commit_after])
+            out.append(Verdict(
+                finding=e, kind=kind, direction=direction, status=status, cause=cause,
+                revision_before=int(revision_of.get(e.commit_before, rev_after - 1)),
+                revision_after=rev_after, date_after=date, fixed_by=fixed_by,
+                fixed_by_revision=fixed_rev, fix_ratio=fix_ratio, ratio_now=ratio_now,
+                newest_commit=str(commits[-1]) if commits.size else None,
+                env_change=env_change, snapshots=snaps, broad_shift=shift,
+            ))
+    out.sort(key=lambda v: (-v.revision_after, v.machine, v.benchmark, v.params, v.env))
+    return out
+
+
+def select_verdicts(
+    verdicts: Iterable[Verdict],
+    *,
+    everything: bool = False,
+    since_revision: int | None = None,
+    min_effect: float | None = None,
+) -> list[Verdict]:
+    """What ``torchperf regressions`` lists.
+
+    Parameters
+    ----------
+    verdicts : iterable of Verdict
+        From :func:`assess_history`.
+    everything : bool, default False
+        False: open regressions caused by code only. True: also fixed ones,
+        improvements, environment-caused changes and broad shifts.
+    since_revision : int, optional
+        Only changes whose first bad revision comes after this one.
+    min_effect : float, optional
+        Only changes with ``|ratio - 1| >= min_effect``.
+
+    Returns
+    -------
+    list of Verdict
+
+    """
+    out = []
+    for v in verdicts:
+        if since_revision is not None and v.revision_after <= since_revision:
+            continue
+        if min_effect is not None and not abs(float(v.ratio) - 1) >= min_effect:
+            continue
+        if not everything and not (v.direction == "regression" and v.status == "open" and v.cause == "code"):
+            continue
+        out.append(v)
+    return out
+
+
+# --------------------------------------------------------------------------- table
+
+
+_UNITS = {"seconds": "s", "second": "s", "s": "s", "bytes": "B", "byte": "B", "B": "B"}
+
+
+def _value(v: Any, unit: Any) -> str:
+    from torchperf.result import format_quantity
+
+    if not (isinstance(v, (int, float)) and math.isfinite(v)):
+        return "-"
+    u = _UNITS.get(str(unit)) if unit is not None else None
+    if u is not None:
+        return format_quantity(float(v), u)
+    text = f"{float(v):.4g}"
+    return f"{text} {unit}" if unit else text
+
+
+def _elide(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    keep = width - 1
+    head = keep // 3
+    return text[:head] + "…" + text[len(text) - (keep - head):]
+
+
+def _q(q: Any) -> str:
+    if not (isinstance(q, (int, float)) and math.isfinite(q)):
+        return "-"
+    return "<0.001" if q < 0.001 else f"{q:.3f}"
+
+
+def verdict_table(verdicts: Sequence[Verdict], *, width: int = 120, biggest: int = 3) -> str:
+    """Plain-text table of verdicts grouped by commit, at most ``width`` columns wide.
+
+    Each group starts with the commit range, its date, how many series moved
+    (regressions / improvements), the cause when it is not the code (environment
+    facts that changed, or a broad shift) and the ``biggest`` changes; one row per
+    series follows: benchmark (with parameters), machine/environment, value before
+    -> after with units, ratio with its CI, q-value, kind (``cp`` change point,
+    ``pair`` pairwise) and status (``fixed@<commit>`` names the fix).
+
+    Parameters
+    ----------
+    verdicts : sequence of Verdict
+        What to show (e.g. from :func:`select_verdicts`).
+    width : int, default 120
+        Maximum line width; benchmark and environment names are shortened in the middle.
+    biggest : int, default 3
+        How many of the biggest changes the group line names.
+
+    Returns
+    -------
+    str
+
+    """
+    from torchperf.history.loader import entry_name
+
+    groups: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        groups.setdefault(v.commit_after, []).append(v)
+    order = sorted(groups, key=lambda c: -max(v.revision_after for v in groups[c]))
+    rows: list[list[str]] = []
+    heads: dict[int, list[str]] = {}
+    for c in order:
+        vs = sorted(groups[c], key=lambda v: -abs(math.log(v.ratio)) if v.ratio and v.ratio > 0 else 0)
+        first = vs[0]
+        n_reg = sum(v.direction == "regression" for v in vs)
+        date = (first.date_after or "")[:10]
+        lines = [f"{first.commit_before[:8]}..{c[:8]}  {date}  {len(vs)} series moved "
+                 f"({n_reg} regression{'s' if n_reg != 1 else ''}, {len(vs) - n_reg} improvement"
+                 f"{'s' if len(vs) - n_reg != 1 else ''})"]
+        shift = next((v.broad_shift for v in vs if v.broad_shift), None)
+        env = next((v for v in vs if v.cause == "environment"), None)
+        if env is not None:
+            facts = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in list(env.env_change.items())[:4])
+            more = len(env.env_change) - 4
+            lines.append(_elide(f"  cause: environment ({facts}{f', +{more} more' if more > 0 else ''})", width))
+        if shift:
+            lines.append(f"  cause: broad shift on {first.machine}: {shift['groups']} of "
+                         f"{shift['groups_measured']} benchmark groups moved (p = {shift['p_value']:.2g}); "
+                         "machine or environment suspected"[: width])
+        big = ", ".join(f"{v.benchmark.rsplit('.', 1)[-1]} x{v.ratio:.3g}" for v in vs[:biggest])
+        lines.append(_elide(f"  biggest: {big}", width))
+        heads[len(rows)] = lines
+        for v in vs:
+            name = entry_name(v.benchmark, list(v.params))
+            status = v.status + (f"@{v.fixed_by[:8]}" if v.fixed_by else "")
+            ci = f"{v.ratio:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]" if all(
+                isinstance(x, float) and math.isfinite(x) for x in (v.ratio, v.ci_low, v.ci_high)
+            ) else f"{v.ratio:.3f}"
+            rows.append([
+                name, f"{v.machine}/{v.env}",
+                f"{_value(v.value_before, v.unit)} -> {_value(v.value_after, v.unit)}",
+                ci, _q(v.q_value), "cp" if v.kind == "change-point" else "pair",
+                {"code": "code", "environment": "env", "broad-shift": "shift"}.get(v.cause, v.cause),
+                status,
+            ])
+    header = ["benchmark", "machine/env", "before -> after", "ratio [95% CI]", "q", "kind", "cause", "status"]
+    widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
+    gap = 2
+    fixed = sum(widths[2:]) + gap * (len(widths) - 1) + 2
+    room = max(20, width - fixed)
+    # share what is left between the benchmark and machine/env columns (benchmark gets more)
+    w_env = min(widths[1], max(12, room // 3))
+    w_bench = min(widths[0], room - w_env)
+    w_env = min(widths[1], room - w_bench)
+    widths[0], widths[1] = w_bench, w_env
+    sep = " " * gap
+
+    def line(cells: Sequence[str]) -> str:
+        return ("  " + sep.join(_elide(c, w).ljust(w) for c, w in zip(cells, widths, strict=True))).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths])]
+    for i, r in enumerate(rows):
+        if i in heads:
+            out.extend(heads[i])
+        out.append(line(r))
+    return "\n".join(out)
