@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -638,31 +639,56 @@ def _scope_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_regressions(args: argparse.Namespace) -> int:
-    """Change points and significant regressions across an asv history.
+    """Change points across an asv history, grouped by commit, with status and cause.
 
     Streamed one series group at a time from the history store
-    (:func:`torchperf.history.pipeline.stream_regressions`), on Dask when
-    ``--scheduler`` or ``TORCHPERF_DASK_SCHEDULER`` names a scheduler.
+    (:func:`torchperf.history.verdicts.assess_results`), on Dask when
+    ``--scheduler`` or ``TORCHPERF_DASK_SCHEDULER`` names a scheduler. Lists open
+    regressions caused by code (``--all``: everything found); exit 1 when there is one.
     """
-    from torchperf.history.pipeline import stream_regressions
+    from torchperf.history.verdicts import assess_results, select_verdicts, verdict_table
 
     hook, close = _history_progress()
+    detect: dict[str, Any] = {"fdr": args.fdr}
+    if args.min_effect is not None:
+        detect["min_effect"] = args.min_effect
     try:
-        found = stream_regressions(
+        verdicts, start = assess_results(
             _results_dir(args.results_dir), since=args.since, cache=_cache_arg(args),
-            scope=_scope_args(args), scheduler=args.scheduler, progress=hook,
+            scope=_scope_args(args), scheduler=args.scheduler, progress=hook, **detect,
         )
     finally:
         close()
-    rows = _finding_rows(found)
+    in_range = select_verdicts(verdicts, everything=True, since_revision=start,
+                               min_effect=args.min_effect)
+    shown = in_range if args.all else select_verdicts(in_range)
+    open_code = select_verdicts(in_range)
     if args.format == "json":
-        _print_json(rows)
-    elif rows:
-        _out(_table(rows, _FINDING_COLUMNS))
-        _out(f"\n{len(rows)} significant regression(s).")
+        _print_json([v.to_dict() for v in shown])
+        return EXIT_FOUND if open_code else EXIT_OK
+    if shown:
+        _out(verdict_table(shown))
+        _out("")
     else:
-        _out("No significant regressions found.")
-    return EXIT_FOUND if rows else EXIT_OK
+        _out("No open regressions caused by code.")
+    if not args.all:
+        hidden = [v for v in in_range if v not in open_code]
+        counts = {
+            "fixed regression(s)": sum(v.direction == "regression" and v.status == "fixed" for v in hidden),
+            "improvement(s)": sum(v.direction == "improvement" for v in hidden),
+            "open environment-caused regression(s)": sum(
+                v.direction == "regression" and v.status == "open" and v.cause == "environment" for v in hidden),
+            "open regression(s) in broad shifts": sum(
+                v.direction == "regression" and v.status == "open" and v.cause == "broad-shift" for v in hidden),
+        }
+        more = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+        _out(textwrap.fill(f"{len(open_code)} open regression(s) caused by code"
+                           + (f"; not shown: {more} (--all lists them)." if more else "."), 120))
+    else:
+        _out(f"{len(in_range)} change(s); {len(open_code)} open regression(s) caused by code.")
+    _out(textwrap.fill("q: Benjamini-Hochberg q-value; kind: cp = change point, pair = newest revisions "
+                       "compared pairwise; status fixed@C: commit C undid it.", 120))
+    return EXIT_FOUND if open_code else EXIT_OK
 
 
 def _zoo_test_examples() -> int | None:
@@ -937,6 +963,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="only regressions after REV; history from 100 revisions before REV is read",
     )
     g.add_argument("--format", choices=("table", "json"), default="table")
+    g.add_argument(
+        "--all", action="store_true",
+        help="also list fixed regressions, improvements, environment-caused changes and broad shifts",
+    )
+    g.add_argument("--fdr", type=_probability("--fdr"), default=0.05,
+                   help="false-discovery rate across all series (default 0.05)")
+    g.add_argument(
+        "--min-effect", type=_nonneg_float("--min-effect"), metavar="FRACTION",
+        help="smallest relative change listed (0.05 = 5%%); also the threshold of benchmarks "
+        "without a regressions_thresholds entry",
+    )
     _add_cache_args(g)
     g.add_argument("--bench", metavar="REGEX", help="load only benchmarks matching REGEX")
     g.add_argument("--machine", metavar="NAME", help="load only this machine's results")

@@ -319,6 +319,7 @@ def stream_change_points(
     scheduler: Any = None,
     progress: Progress | None = None,
     reuse_results: bool = True,
+    context: dict[str, Any] | None = None,
     **detect_kw: Any,
 ) -> tuple[list[ChangePoint], int | None]:
     """Change points of every series in scope, one series group at a time.
@@ -346,6 +347,11 @@ def stream_change_points(
     progress : callable, optional
         ``progress("parse", files_done, files_total)`` while results files are parsed,
         then ``progress("analyse", groups_done, groups_total)``.
+    context : dict, optional
+        Filled with what :mod:`torchperf.history.verdicts` needs besides the change
+        points: ``files`` (one row per results file in scope: ``machine, env_name,
+        python, commit, date, revision``, side-store facts, ``env_params``, ``file``),
+        ``order_info``, ``results_dir``, ``benchmarks`` and ``thresholds``.
     **detect_kw
         Passed to :func:`torchperf.history.detect_change_points` (``fdr``, ``min_effect``,
         ``include_insignificant``, ...).
@@ -397,6 +403,10 @@ def stream_change_points(
             "check the path, --machine and --env, or run `asv run` first."
         )
     info, order_info = _file_info(store, scope, revision_order, asv_config)
+    if context is not None:
+        extra = store.files(scope).set_index("file_id")[["file", "env_params"]]
+        context.update(files=info.join(extra), order_info=order_info, results_dir=str(root),
+                       benchmarks=benchmarks, thresholds=_thresholds_for(root, asv_config))
     start = None
     if since is not None:
         probe = info[["commit", "revision"]].copy()

@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from torchperf.errors import InvalidParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,10 +46,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Verdict",
+    "assess",
     "assess_history",
+    "assess_results",
     "benchmark_group",
     "broad_shifts",
+    "context_frame",
     "environment_snapshots",
+    "measured_groups",
+    "pairwise_tail",
     "parse_environment_snapshot",
     "select_verdicts",
     "verdict_table",
@@ -91,9 +94,7 @@ class Verdict:
     fix_ratio : float or None
         Ratio of that undoing change (after / before).
     ratio_now : float
-        Level at the series' newest revision over the level before this change.
-    newest_commit : str
-        The series' newest commit.
+        Level after the series' last change (its newest level) over the level before this one.
     env_change : dict
         Environment facts that changed at this commit, ``{fact: [before, after]}``.
     snapshots : tuple of str
@@ -116,7 +117,6 @@ class Verdict:
     fixed_by_revision: int | None = None
     fix_ratio: float | None = None
     ratio_now: float = math.nan
-    newest_commit: str | None = None
     env_change: dict[str, list[Any]] = field(default_factory=dict)
     snapshots: tuple[str, ...] = ()
     broad_shift: dict[str, Any] | None = None
@@ -146,7 +146,6 @@ class Verdict:
             fixed_by_revision=self.fixed_by_revision,
             fix_ratio=self.fix_ratio,
             ratio_now=self.ratio_now,
-            newest_commit=self.newest_commit,
             env_change={k: list(v) for k, v in self.env_change.items()},
             snapshots=list(self.snapshots),
             broad_shift=None if self.broad_shift is None else dict(self.broad_shift),
@@ -176,7 +175,7 @@ def _badness(x: float, lower_is_better: bool) -> float:
 
 
 def _undone(level_ratio: float, change_ratio: float, threshold: float, lib: bool) -> bool:
-    """Is a change of ``change_ratio`` undone when the level is ``level_ratio`` x the level before it?
+    """Whether a change of ``change_ratio`` is undone at ``level_ratio`` x the level before it.
 
     Back within ``threshold`` of the old level and closer to it than to the changed
     level (on the log scale).
@@ -278,7 +277,9 @@ def _snapshot_dirs(results_dir: Path) -> list[tuple[Path, str | None]]:
     return out
 
 
-def environment_snapshots(df: pd.DataFrame) -> dict[tuple[str | None, str | None, str], Path]:
+def environment_snapshots(
+    results_dir: str | Path | None, commits: Iterable[str]
+) -> dict[tuple[str | None, str | None, str], Path]:
     """Environment snapshot files stored beside an asv results directory, by commit.
 
     Looks in ``<results>/envs``, ``<results>/../envs`` and ``<results>/<machine>/envs``
@@ -288,8 +289,10 @@ def environment_snapshots(df: pd.DataFrame) -> dict[tuple[str | None, str | None
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        From :func:`torchperf.history.load_results` (``df.attrs["results_dir"]``).
+    results_dir : path-like or None
+        The asv results directory (``df.attrs["results_dir"]``).
+    commits : iterable of str
+        Full hashes of the commits with results.
 
     Returns
     -------
@@ -297,15 +300,13 @@ def environment_snapshots(df: pd.DataFrame) -> dict[tuple[str | None, str | None
         ``{(machine folder or None, env_name or None, full commit): path}``.
 
     """
-    root = df.attrs.get("results_dir")
-    if not root:
+    if not results_dir:
         return {}
-    commits = sorted(set(df["commit"]))
     by7: dict[str, list[str]] = {}
-    for c in commits:
+    for c in sorted(set(commits)):
         by7.setdefault(c[:7].lower(), []).append(c)
     out: dict[tuple[str | None, str | None, str], Path] = {}
-    for d, machine in _snapshot_dirs(Path(root)):
+    for d, machine in _snapshot_dirs(Path(results_dir)):
         for f in sorted(d.iterdir()):
             if f.suffix.lower() not in _SNAPSHOT_SUFFIXES or not f.is_file():
                 continue
@@ -318,17 +319,36 @@ def environment_snapshots(df: pd.DataFrame) -> dict[tuple[str | None, str | None
     return out
 
 
+def context_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (machine, environment, commit) of a loaded history: what :func:`assess` reads.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        From :func:`torchperf.history.load_results`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``machine, env_name, commit, revision, date, python, env_params, file``
+        and the side-store facts, where present; ``attrs`` copied from ``df``.
+
+    """
+    cols = [c for c in ("machine", "env_name", "commit", "revision", "date", "env_params", "file",
+                        *_SIDE_FACTS) if c in df.columns]
+    ctx = df[cols].drop_duplicates(["machine", "env_name", "commit"]).reset_index(drop=True)
+    ctx.attrs.update(df.attrs)
+    return ctx
+
+
 class _Facts:
     """Environment facts of (machine, env, commit), from the frame, results files and snapshots."""
 
-    def __init__(self, df: pd.DataFrame) -> None:
-        cols = [c for c in ("machine", "env_name", "commit", "revision", "env_params", "file",
-                            *_SIDE_FACTS) if c in df.columns]
-        first = df[cols].drop_duplicates(["machine", "env_name", "commit"])
-        self.rows = {(r["machine"], r["env_name"], r["commit"]): r for r in first.to_dict("records")}
-        self.revision = dict(zip(df["commit"], df["revision"], strict=False))
-        self.snapshots = environment_snapshots(df)
-        self.machine_dirs = self._machine_dirs(df)
+    def __init__(self, ctx: pd.DataFrame) -> None:
+        self.rows = {(r["machine"], r["env_name"], r["commit"]): r for r in ctx.to_dict("records")}
+        self.revision = dict(zip(ctx["commit"], ctx["revision"], strict=False))
+        self.snapshots = environment_snapshots(ctx.attrs.get("results_dir"), self.revision)
+        self.machine_dirs = self._machine_dirs(ctx)
         self._req: dict[str, dict[str, Any]] = {}
         self._parsed: dict[Path, dict[str, str]] = {}
         self._snap_index: dict[tuple[str | None, str | None], list[tuple[int, str]]] = {}
@@ -339,7 +359,7 @@ class _Facts:
 
     @staticmethod
     def _machine_dirs(df: pd.DataFrame) -> dict[str, str]:
-        """machine name -> its folder name (from the ``file`` column)."""
+        """Machine name -> its folder name (from the ``file`` column)."""
         out: dict[str, str] = {}
         if "file" not in df.columns:
             return out
@@ -418,8 +438,18 @@ class _Facts:
 # --------------------------------------------------------------------------- broad shifts
 
 
+def measured_groups(df: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Benchmark groups measured per (machine, commit) in a loaded history (for :func:`broad_shifts`)."""
+    groups = df["benchmark"].astype(str).map(benchmark_group)
+    counts = (
+        df.assign(_group=groups)[["machine", "commit", "_group"]].astype(str).drop_duplicates()
+        .groupby(["machine", "commit"]).size()
+    )
+    return {k: int(v) for k, v in counts.items()}
+
+
 def broad_shifts(
-    df: pd.DataFrame,
+    measured: Mapping[tuple[str, str], int],
     events: Iterable[Any],
     *,
     min_groups: int = 3,
@@ -438,8 +468,9 @@ def broad_shifts(
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        The analysed frame (what was measured where).
+    measured : mapping
+        ``{(machine, commit): number of benchmark groups measured}``
+        (:func:`measured_groups`).
     events : iterable
         Findings with ``machine``, ``benchmark`` and ``commit_after``.
     min_groups : int, default 3
@@ -456,34 +487,24 @@ def broad_shifts(
     """
     from scipy.stats import binom
 
-    events = list(events)
-    if not events:
-        return {}
-    groups = df["benchmark"].map(benchmark_group)
-    measured = (
-        df.assign(_group=groups)[["machine", "commit", "_group"]].drop_duplicates()
-        .groupby(["machine", "commit"]).size()
-    )
     moved: dict[tuple[str, str], set[str]] = {}
     series: dict[tuple[str, str], int] = {}
     for e in events:
         key = (e.machine, e.commit_after)
         moved.setdefault(key, set()).add(benchmark_group(e.benchmark))
         series[key] = series.get(key, 0) + 1
-    total = int(measured.sum())
-    hits = sum(len(v) for v in moved.values())
-    if total == 0:
+    total = int(sum(measured.values()))
+    if not moved or total == 0:
         return {}
-    p = min(1.0, hits / total)
-    n_tests = len(measured)
+    p = min(1.0, sum(len(v) for v in moved.values()) / total)
+    n_tests = max(1, len(measured))
     out = {}
     for key, gs in moved.items():
         k = len(gs)
-        g = int(measured.get(key, k))
+        g = max(k, int(measured.get(key, k)))
         if k < min_groups:
             continue
-        tail = float(binom.sf(k - 1, g, p))
-        padj = min(1.0, tail * n_tests)
+        padj = min(1.0, float(binom.sf(k - 1, g, p)) * n_tests)
         if padj <= alpha:
             out[key] = {"groups": k, "groups_measured": g, "series": series[key], "p_value": padj}
     return out
@@ -492,38 +513,45 @@ def broad_shifts(
 # --------------------------------------------------------------------------- assessment
 
 
-def _series_index(df: pd.DataFrame) -> dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(machine, env, benchmark, params) -> (revisions, values, commits) sorted by revision."""
-    sub = df
-    if "version_current" in sub.columns:
-        sub = sub[sub["version_current"].astype(bool)]
-    sub = sub[np.isfinite(sub["value"].to_numpy(dtype=float))]
-    sub = sub.sort_values("revision", kind="stable")
-    out = {}
-    for key, g in sub.groupby(["machine", "env_name", "benchmark", "param_str"], sort=False):
-        g = g.drop_duplicates("revision", keep="last")
-        out[key] = (g["revision"].to_numpy(), g["value"].to_numpy(dtype=float), g["commit"].to_numpy())
-    return out
-
-
 def _key(f: Any) -> tuple[Any, ...]:
-    from torchperf.history.loader import entry_name
-
-    pstr = entry_name(f.benchmark, list(f.params))[len(f.benchmark):]
-    return (f.machine, f.env, f.benchmark, pstr)
+    return (f.machine, f.env, f.benchmark, tuple(f.params))
 
 
-def _pairwise_tail(
-    df: pd.DataFrame, cps: Sequence[Any], tail: int, fdr: float, min_effect: float,
-    thresholds: Any, revision_of: Mapping[str, int],
+def pairwise_tail(
+    df: pd.DataFrame, change_points: Sequence[Any], *, tail: int = 2, fdr: float = 0.05,
+    min_effect: float = 0.05, thresholds: Any = None,
 ) -> list[Any]:
-    """Significant pairwise findings of the newest ``tail`` neighbouring revision pairs."""
+    """Significant pairwise findings of the newest ``tail`` neighbouring revision pairs.
+
+    A change point needs revisions after it; the newest revisions are therefore
+    also compared with the revision before them (:func:`torchperf.history.compare_revisions`,
+    one Benjamini-Hochberg family per pair). Series that already have a change
+    point at that commit are left out.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The history, or at least its newest revisions (20 or more for the
+        run-to-run noise).
+    change_points : sequence of ChangePoint
+        Change points already found.
+    tail, fdr, min_effect, thresholds
+        As in :func:`assess_history`.
+
+    Returns
+    -------
+    list of Finding
+        Regressions and improvements.
+
+    """
     from torchperf.history.compare import compare_revisions
 
-    if tail <= 0:
+    if tail <= 0 or df.empty:
         return []
+    if thresholds is None:
+        thresholds = df.attrs.get("regressions_thresholds") or None
     order = df.drop_duplicates("commit").sort_values("revision")["commit"].tolist()
-    seen = {(_key(c), c.commit_after) for c in cps}
+    seen = {(_key(c), c.commit_after) for c in change_points}
     out = []
     for i in range(max(1, len(order) - tail), len(order)):
         a, b = order[i - 1], order[i]
@@ -532,9 +560,89 @@ def _pairwise_tail(
                                       default_threshold=min_effect)
         except InvalidParameterError:
             continue
-        for f in found:
-            if f.direction in ("regression", "improvement") and (_key(f), f.commit_after) not in seen:
-                out.append(f)
+        out += [f for f in found if f.direction in ("regression", "improvement")
+                and (_key(f), f.commit_after) not in seen]
+    return out
+
+
+def assess(
+    change_points: Sequence[Any],
+    context: pd.DataFrame,
+    *,
+    pairwise: Sequence[Any] = (),
+    measured: Mapping[tuple[str, str], int] | None = None,
+    broad_min_groups: int = 3,
+    broad_alpha: float = 0.01,
+) -> list[Verdict]:
+    """Status and cause of each change point and pairwise finding.
+
+    Parameters
+    ----------
+    change_points : sequence of ChangePoint
+        Significant change points (insignificant ones are ignored).
+    context : pandas.DataFrame
+        One row per (machine, environment, commit) with ``revision``, ``date``,
+        ``python``, ``env_params``, ``file`` and side-store facts
+        (:func:`context_frame`); ``attrs["results_dir"]`` locates environment snapshots.
+    pairwise : sequence of Finding, optional
+        Significant pairwise findings (:func:`pairwise_tail`).
+    measured : mapping, optional
+        Benchmark groups measured per (machine, commit) (:func:`measured_groups`);
+        without it no commit is called a broad shift.
+    broad_min_groups, broad_alpha
+        Parameters of :func:`broad_shifts`.
+
+    Returns
+    -------
+    list of Verdict
+        Newest first, then by machine and benchmark.
+
+    """
+    cps = [c for c in change_points if getattr(c, "significant", True)]
+    events: list[tuple[str, Any]] = [("change-point", c) for c in cps] + [("pairwise", f) for f in pairwise]
+    revision_of = dict(zip(context["commit"], context["revision"], strict=False))
+    dates = context.drop_duplicates("commit").set_index("commit")["date"] if "date" in context else None
+    facts = _Facts(context)
+    shifts = broad_shifts(measured or {}, [e for _, e in events], min_groups=broad_min_groups,
+                          alpha=broad_alpha) if measured else {}
+    by_series: dict[tuple[Any, ...], list[tuple[int, str, Any]]] = {}
+    for kind, e in events:
+        by_series.setdefault(_key(e), []).append((int(revision_of.get(e.commit_after, -1)), kind, e))
+    out: list[Verdict] = []
+    for evs in by_series.values():
+        evs.sort(key=lambda t: t[0])
+        # the level after the last change of the series is its newest level (no later change seen)
+        level_now = float(evs[-1][2].value_after)
+        for i, (rev_after, kind, e) in enumerate(evs):
+            lib = str(e.metric_direction) != "higher_is_better"
+            base = float(e.value_before)
+            fixed_by = fixed_rev = fix_ratio = None
+            for rev2, _kind2, f in evs[i + 1:]:
+                if f.direction == e.direction:
+                    continue
+                if base and _undone(float(f.value_after) / base, float(e.ratio), e.threshold, lib):
+                    fixed_by, fixed_rev, fix_ratio = f.commit_after, rev2, float(f.ratio)
+                    break
+            ratio_now = level_now / base if base and math.isfinite(level_now) else math.nan
+            undone = fixed_by is not None
+            if e.direction == "regression":
+                status = "fixed" if undone else "open"
+            else:
+                status = "reverted" if undone else "kept"
+            env_change, snaps = facts.changed(e.machine, e.env, e.commit_before, e.commit_after)
+            shift = shifts.get((e.machine, e.commit_after))
+            cause = "environment" if env_change else ("broad-shift" if shift else "code")
+            date = getattr(e, "date_after", None)
+            if date is None and dates is not None and e.commit_after in dates.index:
+                date = _iso(dates[e.commit_after])
+            out.append(Verdict(
+                finding=e, kind=kind, direction=e.direction, status=status, cause=cause,
+                revision_before=int(revision_of.get(e.commit_before, rev_after - 1)),
+                revision_after=rev_after, date_after=date, fixed_by=fixed_by,
+                fixed_by_revision=fixed_rev, fix_ratio=fix_ratio, ratio_now=ratio_now,
+                env_change=env_change, snapshots=snaps, broad_shift=shift,
+            ))
+    out.sort(key=lambda v: (-v.revision_after, v.machine, v.benchmark, tuple(v.params), v.env))
     return out
 
 
@@ -550,7 +658,7 @@ def assess_history(
     change_points: Sequence[Any] | None = None,
     **detect_kw: Any,
 ) -> list[Verdict]:
-    """Every significant change of an asv history, with status and cause.
+    """Every significant change of a loaded asv history, with status and cause.
 
     Parameters
     ----------
@@ -569,7 +677,7 @@ def assess_history(
     broad_min_groups, broad_alpha : int, float
         Parameters of :func:`broad_shifts`.
     change_points : sequence of ChangePoint, optional
-        Precomputed significant change points of ``df`` (default: computed with
+        Precomputed change points of ``df`` (default: computed with
         :func:`torchperf.history.detect_change_points`).
     **detect_kw
         Passed to :func:`torchperf.history.detect_change_points`.
@@ -577,13 +685,13 @@ def assess_history(
     Returns
     -------
     list of Verdict
-        Newest first, then by benchmark.
+        Newest first, then by machine and benchmark.
 
     """
     from torchperf.history.changepoints import _check_frame, detect_change_points
 
     _check_frame(df)
-    if not (isinstance(tail, int) and tail >= 0):
+    if not (isinstance(tail, int) and not isinstance(tail, bool) and tail >= 0):
         raise InvalidParameterError(f"`tail` must be an int >= 0; got {tail!r}.")
     if thresholds is None:
         thresholds = df.attrs.get("regressions_thresholds") or None
@@ -592,56 +700,102 @@ def assess_history(
         change_points = detect_change_points(df, fdr=fdr, min_effect=min_effect,
                                              thresholds=thresholds, **detect_kw)
     cps = [c for c in change_points if getattr(c, "significant", True)]
-    revision_of = dict(zip(df["commit"], df["revision"], strict=False))
-    dates = df.drop_duplicates("commit").set_index("commit")["date"] if "date" in df.columns else None
-    pairs = _pairwise_tail(df, cps, tail, fdr, min_effect, thresholds, revision_of)
-    events: list[tuple[str, Any]] = [("change-point", c) for c in cps] + [("pairwise", f) for f in pairs]
-    index = _series_index(df)
-    facts = _Facts(df)
-    shifts = broad_shifts(df, [e for _, e in events], min_groups=broad_min_groups, alpha=broad_alpha)
-    by_series: dict[tuple[Any, ...], list[tuple[int, str, Any]]] = {}
-    for kind, e in events:
-        by_series.setdefault(_key(e), []).append((int(revision_of[e.commit_after]), kind, e))
-    out: list[Verdict] = []
-    for key, evs in by_series.items():
-        evs.sort(key=lambda t: t[0])
-        revs, vals, commits = index.get(key, (np.array([]), np.array([]), np.array([])))
-        for i, (rev_after, kind, e) in enumerate(evs):
-            lib = str(e.metric_direction) != "higher_is_better"
-            direction = e.direction
-            base = float(e.value_before)
-            fixed_by = fixed_rev = fix_ratio = None
-            for rev2, _kind2, f in evs[i + 1:]:
-                if f.direction == direction:
-                    continue
-                if _undone(float(f.value_after) / base if base else math.nan, float(e.ratio), e.threshold, lib):
-                    fixed_by, fixed_rev, fix_ratio = f.commit_after, rev2, float(f.ratio)
-                    break
-            last_rev = evs[-1][0]
-            tail_vals = vals[revs >= last_rev][-20:] if revs.size else np.array([])
-            level_now = float(np.median(tail_vals)) if tail_vals.size else math.nan
-            ratio_now = level_now / base if base and math.isfinite(level_now) else math.nan
-            undone = fixed_by is not None or _undone(ratio_now, float(e.ratio), e.threshold, lib)
-            if direction == "regression":
-                status = "fixed" if undone else "open"
-            else:
-                status = "reverted" if undone else "kept"
-            env_change, snaps = facts.changed(e.machine, e.env, e.commit_before, e.commit_after)
-            shift = shifts.get((e.machine, e.commit_after))
-            cause = "environment" if env_change else ("broad-shift" if shift else "code")
-            date = getattr(e, "date_after", None)
-            if date is None and dates is not None and e.commit_after in dates.index:
-                date = _iso(dates[e.commit_after])
-            out.append(Verdict(
-                finding=e, kind=kind, direction=direction, status=status, cause=cause,
-                revision_before=int(revision_of.get(e.commit_before, rev_after - 1)),
-                revision_after=rev_after, date_after=date, fixed_by=fixed_by,
-                fixed_by_revision=fixed_rev, fix_ratio=fix_ratio, ratio_now=ratio_now,
-                newest_commit=str(commits[-1]) if commits.size else None,
-                env_change=env_change, snapshots=snaps, broad_shift=shift,
-            ))
-    out.sort(key=lambda v: (-v.revision_after, v.machine, v.benchmark, v.params, v.env))
-    return out
+    pairs = pairwise_tail(df, cps, tail=tail, fdr=fdr, min_effect=min_effect, thresholds=thresholds)
+    return assess(cps, context_frame(df), pairwise=pairs, measured=measured_groups(df),
+                  broad_min_groups=broad_min_groups, broad_alpha=broad_alpha)
+
+
+def _tail_frame(files: pd.DataFrame, benchmarks: Mapping[str, Any], scope: Any, n: int,
+                attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """The newest ``n`` revisions of a history, read from their results files (bounded memory)."""
+    import pandas as pd
+
+    from torchperf.history.loader import _rows_from_file
+
+    revs = sorted(set(files["revision"]))[-n:]
+    sub = files[files["revision"].isin(revs)]
+    rows: list[dict[str, Any]] = []
+    for f, machine in sub[["file", "machine"]].itertuples(index=False):
+        got = _rows_from_file(Path(f), machine, benchmarks) or []
+        rows += [r for r in got if scope is None or scope.bench_ok(r["benchmark"])]
+    if not rows:
+        return pd.DataFrame(columns=["machine", "env_name", "benchmark", "param_str", "params",
+                                     "commit", "revision", "value"])
+    df = pd.DataFrame(rows)
+    df["date"] = pd.to_datetime(df["date"], unit="ms", utc=True, errors="coerce")
+    rank = dict(zip(sub["commit"], sub["revision"], strict=False))
+    df["revision"] = df["commit"].map(rank).astype("int64")
+    df.attrs.update(attrs)
+    return df
+
+
+def assess_results(
+    results_dir: str | Path,
+    *,
+    since: str | None = None,
+    cache: bool | str | Path = True,
+    scope: Any = None,
+    scheduler: Any = None,
+    progress: Any = None,
+    fdr: float = 0.05,
+    min_effect: float = 0.05,
+    tail: int = 2,
+    broad_min_groups: int = 3,
+    broad_alpha: float = 0.01,
+    **detect_kw: Any,
+) -> tuple[list[Verdict], int | None]:
+    """:func:`assess_history` of an asv results directory, streamed from the history store.
+
+    Change points come from :func:`torchperf.history.pipeline.stream_change_points`
+    (one series group at a time, on Dask with ``scheduler``); the pairwise check of
+    the newest revisions reads only the newest ``tail + 20`` revisions' files. The
+    benchmark groups measured at a commit (for :func:`broad_shifts`) are taken as
+    every group of ``benchmarks.json`` in scope, on every commit of the machine.
+
+    Parameters
+    ----------
+    results_dir : path-like
+        The asv results directory.
+    since : str, optional
+        Revision (git ref or hash prefix); the returned int is its position, and
+        only history from 100 revisions before it is read.
+    cache, scope, scheduler, progress
+        As for :func:`torchperf.history.pipeline.stream_change_points`.
+    fdr, min_effect, tail, broad_min_groups, broad_alpha, **detect_kw
+        As for :func:`assess_history`.
+
+    Returns
+    -------
+    (list of Verdict, int or None)
+        The verdicts (newest first) and the revision of ``since``.
+
+    """
+    from torchperf.history.pipeline import stream_change_points
+
+    if not (isinstance(tail, int) and not isinstance(tail, bool) and tail >= 0):
+        raise InvalidParameterError(f"`tail` must be an int >= 0; got {tail!r}.")
+    ctx: dict[str, Any] = {}
+    cps, start = stream_change_points(
+        results_dir, since=since, cache=cache, scope=scope, scheduler=scheduler,
+        progress=progress, context=ctx, fdr=fdr, min_effect=min_effect,
+        include_insignificant=False, **detect_kw,
+    )
+    files = ctx["files"].reset_index(drop=True)
+    attrs = {**ctx["order_info"], "results_dir": ctx["results_dir"],
+             "regressions_thresholds": ctx["thresholds"]}
+    context = files.drop_duplicates(["machine", "env_name", "commit"]).reset_index(drop=True)
+    context.attrs.update(attrs)
+    names = [b for b in ctx["benchmarks"] if scope is None or scope.bench_ok(b)]
+    n_groups = len({benchmark_group(b) for b in names})
+    measured = {(m, c): n_groups for m, c in files[["machine", "commit"]].drop_duplicates().itertuples(index=False)}
+    pairs: list[Any] = []
+    if tail > 0:
+        tdf = _tail_frame(files, ctx["benchmarks"], scope, tail + 20, attrs)
+        pairs = pairwise_tail(tdf, cps, tail=tail, fdr=fdr, min_effect=min_effect,
+                              thresholds=ctx["thresholds"] or None)
+    verdicts = assess(cps, context, pairwise=pairs, measured=measured,
+                      broad_min_groups=broad_min_groups, broad_alpha=broad_alpha)
+    return verdicts, start
 
 
 def select_verdicts(
@@ -696,17 +850,18 @@ def _value(v: Any, unit: Any) -> str:
     u = _UNITS.get(str(unit)) if unit is not None else None
     if u is not None:
         return format_quantity(float(v), u)
-    text = f"{float(v):.4g}"
+    text = f"{float(v):.3g}"
     return f"{text} {unit}" if unit else text
 
 
-def _elide(text: str, width: int) -> str:
+def _elide(text: str, width: int, *, head: int | None = None) -> str:
+    """``text`` shortened to ``width`` characters with an ellipsis (``head`` characters kept in front)."""
     if len(text) <= width:
         return text
     if width <= 1:
         return text[:width]
     keep = width - 1
-    head = keep // 3
+    head = keep // 3 if head is None else min(head, keep)
     return text[:head] + "…" + text[len(text) - (keep - head):]
 
 
@@ -722,7 +877,8 @@ def verdict_table(verdicts: Sequence[Verdict], *, width: int = 120, biggest: int
     Each group starts with the commit range, its date, how many series moved
     (regressions / improvements), the cause when it is not the code (environment
     facts that changed, or a broad shift) and the ``biggest`` changes; one row per
-    series follows: benchmark (with parameters), machine/environment, value before
+    series follows: benchmark (``Class.method(params)``; the full name is in the JSON),
+    environment (machine/environment when several machines are shown), value before
     -> after with units, ratio with its CI, q-value, kind (``cp`` change point,
     ``pair`` pairwise) and status (``fixed@<commit>`` names the fix).
 
@@ -742,6 +898,7 @@ def verdict_table(verdicts: Sequence[Verdict], *, width: int = 120, biggest: int
     """
     from torchperf.history.loader import entry_name
 
+    one_machine = len({v.machine for v in verdicts}) == 1
     groups: dict[str, list[Verdict]] = {}
     for v in verdicts:
         groups.setdefault(v.commit_after, []).append(v)
@@ -763,41 +920,46 @@ def verdict_table(verdicts: Sequence[Verdict], *, width: int = 120, biggest: int
             more = len(env.env_change) - 4
             lines.append(_elide(f"  cause: environment ({facts}{f', +{more} more' if more > 0 else ''})", width))
         if shift:
-            lines.append(f"  cause: broad shift on {first.machine}: {shift['groups']} of "
-                         f"{shift['groups_measured']} benchmark groups moved (p = {shift['p_value']:.2g}); "
-                         "machine or environment suspected"[: width])
+            lines.append(_elide(f"  cause: broad shift on {first.machine}: {shift['groups']} of "
+                                f"{shift['groups_measured']} benchmark groups moved "
+                                f"(p = {shift['p_value']:.2g}); machine or environment suspected", width))
         big = ", ".join(f"{v.benchmark.rsplit('.', 1)[-1]} x{v.ratio:.3g}" for v in vs[:biggest])
         lines.append(_elide(f"  biggest: {big}", width))
         heads[len(rows)] = lines
         for v in vs:
-            name = entry_name(v.benchmark, list(v.params))
+            short = ".".join(v.benchmark.split(".")[-2:])
+            name = entry_name(short, list(v.params))
             status = v.status + (f"@{v.fixed_by[:8]}" if v.fixed_by else "")
             ci = f"{v.ratio:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]" if all(
                 isinstance(x, float) and math.isfinite(x) for x in (v.ratio, v.ci_low, v.ci_high)
             ) else f"{v.ratio:.3f}"
             rows.append([
-                name, f"{v.machine}/{v.env}",
+                name, v.env if one_machine else f"{v.machine}/{v.env}",
                 f"{_value(v.value_before, v.unit)} -> {_value(v.value_after, v.unit)}",
                 ci, _q(v.q_value), "cp" if v.kind == "change-point" else "pair",
                 {"code": "code", "environment": "env", "broad-shift": "shift"}.get(v.cause, v.cause),
                 status,
             ])
-    header = ["benchmark", "machine/env", "before -> after", "ratio [95% CI]", "q", "kind", "cause", "status"]
+    header = ["benchmark", "env" if one_machine else "machine/env", "before -> after", "ratio [95% CI]", "q", "kind", "cause", "status"]
     widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
     gap = 2
     fixed = sum(widths[2:]) + gap * (len(widths) - 1) + 2
     room = max(20, width - fixed)
     # share what is left between the benchmark and machine/env columns (benchmark gets more)
-    w_env = min(widths[1], max(12, room // 3))
+    w_env = min(widths[1], max(11, room // 3))
     w_bench = min(widths[0], room - w_env)
     w_env = min(widths[1], room - w_bench)
     widths[0], widths[1] = w_bench, w_env
     sep = " " * gap
 
     def line(cells: Sequence[str]) -> str:
-        return ("  " + sep.join(_elide(c, w).ljust(w) for c, w in zip(cells, widths, strict=True))).rstrip()
+        # benchmark names keep their end (the method and parameters), others their middle
+        parts = [_elide(c, w, head=0 if i == 0 else None).ljust(w)
+                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return ("  " + sep.join(parts)).rstrip()
 
-    out = [line(header), line(["-" * w for w in widths])]
+    out = [f"machine: {verdicts[0].machine}"] if one_machine and verdicts else []
+    out += [line(header), line(["-" * w for w in widths])]
     for i, r in enumerate(rows):
         if i in heads:
             out.extend(heads[i])
