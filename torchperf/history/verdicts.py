@@ -151,7 +151,7 @@ class Verdict:
             broad_shift=None if self.broad_shift is None else dict(self.broad_shift),
         )
         if self.kind == "pairwise":
-            d.setdefault("method", "pairwise")
+            d["method"] = "pairwise"  # the comparison's own test stays in "test"
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
 
 
@@ -517,6 +517,32 @@ def _key(f: Any) -> tuple[Any, ...]:
     return (f.machine, f.env, f.benchmark, tuple(f.params))
 
 
+class _Pairwise:
+    """A significant pairwise comparison read through the attribute names of a change point."""
+
+    def __init__(self, finding: Any) -> None:
+        d = dict(finding.to_dict())
+        self.comparison = finding
+        self._dict = d
+        self.benchmark = str(d["benchmark"])
+        self.params = tuple(d.get("params") or ())
+        self.machine, self.env = d["machine"], d["env"]
+        self.commit_before, self.commit_after = d["commit_before"], d["commit_after"]
+        self.direction = d.get("verdict", d.get("direction"))
+        self.metric_direction = str(d.get("metric_direction", "lower_is_better"))
+        for k in ("ratio", "ci_low", "ci_high", "p_value", "q_value", "value_before", "value_after",
+                  "threshold"):
+            v = d.get(k)
+            setattr(self, k, math.nan if v is None else float(v))
+        self.unit = d.get("unit")
+        self.confidence_level = d.get("confidence_level", 0.95)
+        self.date_after = None
+        self.significant = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self._dict, "direction": self.direction}
+
+
 def pairwise_tail(
     df: pd.DataFrame, change_points: Sequence[Any], *, tail: int = 2, fdr: float = 0.05,
     min_effect: float = 0.05, thresholds: Any = None,
@@ -540,8 +566,10 @@ def pairwise_tail(
 
     Returns
     -------
-    list of Finding
-        Regressions and improvements.
+    list
+        Regressions and improvements, read through the attribute names of a
+        change point (``benchmark``, ``ratio``, ``q_value``, ``direction`` = the
+        verdict ...); the comparison itself is ``.comparison``.
 
     """
     from torchperf.history.compare import compare_revisions
@@ -560,8 +588,11 @@ def pairwise_tail(
                                       default_threshold=min_effect)
         except InvalidParameterError:
             continue
-        out += [f for f in found if f.direction in ("regression", "improvement")
-                and (_key(f), f.commit_after) not in seen]
+        for f in found:
+            if f.verdict in ("regression", "improvement"):
+                pf = _Pairwise(f)
+                if (_key(pf), pf.commit_after) not in seen:
+                    out.append(pf)
     return out
 
 
