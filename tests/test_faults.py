@@ -112,6 +112,63 @@ MODELS_SOURCE = textwrap.dedent(
         "hog": Hog("hog"),
     }
     slow = {f"m{i}": Healthy(f"m{i}", 1.0 + i, delay_s=0.002) for i in range(3)}
+
+
+    class Exits(Healthy):
+        def forward(self, x):
+            import sys
+
+            sys.exit(0)
+
+
+    class Interrupts(Healthy):
+        def forward(self, x):
+            raise KeyboardInterrupt  # model code, not the user's Ctrl-C
+
+
+    class Chdir(Healthy):
+        def forward(self, x):
+            import os
+            import tempfile
+
+            os.chdir(tempfile.gettempdir())
+            return super().forward(x)
+
+
+    class ClosesStdout(Healthy):
+        def forward(self, x):
+            import sys
+
+            sys.stdout.close()
+            return super().forward(x)
+
+
+    class ClosesStderrFd(Healthy):
+        def forward(self, x):
+            import os
+
+            if not getattr(self, "closed_once", False):
+                self.closed_once = True
+                os.close(2)
+            return super().forward(x)
+
+
+    misbehaving = {
+        "healthy-a": Healthy("healthy-a"),
+        "exits": Exits("exits"),
+        "interrupts": Interrupts("interrupts"),
+        "chdir": Chdir("chdir"),
+        "healthy-b": Healthy("healthy-b", 2.0),
+    }
+    closes_streams = {
+        "healthy-a": Healthy("healthy-a"),
+        "exits": Exits("exits"),
+        "chdir": Chdir("chdir"),
+        "closes-stdout": ClosesStdout("closes-stdout"),
+        "closes-stderr-fd": ClosesStderrFd("closes-stderr-fd"),
+        "healthy-b": Healthy("healthy-b", 2.0),
+    }
+    napping = {f"n{i}": Healthy(f"n{i}", 1.0 + i, delay_s=0.05) for i in range(2)}
     '''
 )
 
@@ -628,3 +685,99 @@ def test_kill_rerun_over_a_previous_complete_run(mods, tmp_path, monkeypatch, si
     )
     assert not problems, "\n".join(problems)
     assert lost == 0
+
+
+# --------------------------------------------------------------------------- model code that ends or bends the process
+
+
+def test_sys_exit_keyboardinterrupt_and_chdir_in_model_are_model_failures(mods, tmp_path, monkeypatch):
+    """SystemExit, a KeyboardInterrupt the model raises itself and os.chdir are failures of
+    that model; the run goes on, the cwd is restored and the output stays in one place."""
+    _, m = mods
+    monkeypatch.chdir(tmp_path)
+    suite = BenchmarkSuite(
+        m.misbehaving, None, "rel-out", warmup_runs=1, measurement_runs=3,
+        metrics=("latency", "size"), benchmark_kwargs={"number": 1, "environment": ENV},
+    )  # fmt: skip
+    assert suite.output_dir == tmp_path / "rel-out"  # absolute before any model code runs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = suite.run_full_benchmark()
+    assert os.getcwd() == str(tmp_path)
+    assert set(results["latency"]) == set(HEALTHY)
+    fail = suite.failures
+    assert fail["exits"]["latency"]["cause"] == "SystemExit"
+    assert "sys.exit(0)" in fail["exits"]["latency"]["message"]
+    assert fail["interrupts"]["latency"]["cause"] == "KeyboardInterrupt"
+    assert "no Ctrl-C" in fail["interrupts"]["latency"]["message"]
+    assert fail["chdir"]["latency"]["cause"] == "ProcessStateChanged"
+    assert "os.chdir" in fail["chdir"]["latency"]["message"]
+    run = load_run(tmp_path / "rel-out")
+    assert run["complete"] and set(run["failures"]) == {"exits", "interrupts", "chdir"}
+    assert not list(Path(tempfile_dir()).glob("rel-out"))  # nothing written after the chdir
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+@pytest.mark.slow
+def test_cli_run_survives_models_that_exit_chdir_or_close_streams(mods, tmp_path):
+    """`torchperf run` (a real process): exit 1, every failure named on stderr, the table
+    on stdout, every file in the one --output directory, no traceback."""
+    root, _ = mods
+    proc = subprocess.run(
+        [sys.executable, "-m", "torchperf", "run", f"{MODULE}:closes_streams", "--output", "out",
+         "--warmup", "1", "--runs", "3", "--metrics", "latency,size"],
+        cwd=tmp_path, env=child_env(root), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    for name in ("exits", "chdir", "closes-stdout", "closes-stderr-fd"):
+        assert f"model {name!r} failed the latency benchmark" in proc.stderr, proc.stderr[-3000:]
+    assert "closed sys.stdout" in proc.stderr and "closed file descriptor 2" in proc.stderr
+    assert "healthy-b" in proc.stdout and "report.html" in proc.stdout
+    run = load_run(tmp_path / "out")
+    assert set(run["results"]["latency"]) == set(HEALTHY)
+    check_every_file_readable(tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_model_exit_in_a_worker_process_is_a_model_failure(mods):
+    _, m = mods
+    models = {k: m.misbehaving[k] for k in ("healthy-a", "exits", "interrupts")}
+    bench = Benchmark(models, None, warmup_runs=0, measurement_runs=2, number=1, timeout_s=60,
+                      environment=ENV)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelFailureWarning)
+        out = bench.run_latency_benchmark()
+    assert list(out) == ["healthy-a"]
+    assert bench.failures["exits"].cause == "SystemExit"
+    assert bench.failures["interrupts"].cause == "KeyboardInterrupt"
+    assert "worker process" in bench.failures["exits"].message
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_worker_processes_prints_no_worker_traceback(mods, tmp_path):
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group, workers
+    included: the run stops with exit 130 and one message, never a worker's traceback."""
+    root, _ = mods
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "torchperf", "run", f"{MODULE}:napping", "--output", "out",
+         "--warmup", "1", "--runs", "20", "--metrics", "latency", "--timeout", "120"],
+        cwd=tmp_path, env=child_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    staged = tmp_path / "out" / ".staging" / "results.json"
+    deadline = time.monotonic() + 120
+    while not staged.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(2.0)  # a worker process is running the first task now
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (130, 0), err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    if proc.returncode == 130:
+        assert "interrupted" in err and "--resume" in err

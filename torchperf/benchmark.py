@@ -23,12 +23,16 @@ Metric names, units and directions: ``"latency"`` (``"s"``, lower is better),
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
+import os
 import pickle
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,6 +48,8 @@ from torchperf.errors import (
     TorchperfWarning,
 )
 from torchperf.metrics import METRIC_NAMES, METRICS
+from torchperf.text import display_name
+from torchperf.timing import sigint_blocked
 
 if TYPE_CHECKING:  # pragma: no cover
     from torchperf.comparison import Finding
@@ -86,10 +92,13 @@ class FailureRecord:
     cause : str
         The exception type the model raised (``"ValueError"``), or
         ``"NonFiniteOutput"``, ``"BenchmarkTimeoutError"``, ``"WorkerCrashed"``,
-        ``"MemoryError"``, ``"PicklingError"``, ``"BadOutput"``.
+        ``"MemoryError"``, ``"PicklingError"``, ``"BadOutput"``, ``"SystemExit"``,
+        ``"KeyboardInterrupt"``, ``"ProcessStateChanged"``.
     kind : str
         ``"exception"``, ``"input-rejected"``, ``"non-finite-output"``, ``"bad-output"``,
-        ``"timeout"``, ``"crashed"``, ``"memory"`` or ``"unpicklable"``.
+        ``"timeout"``, ``"crashed"``, ``"memory"``, ``"unpicklable"``, ``"exit"`` (the
+        model raised ``SystemExit`` or its own ``KeyboardInterrupt``) or ``"side-effect"``
+        (it changed the working directory or the standard streams; undone).
     message : str
         One sentence naming the model and the cause (also the warning's text).
 
@@ -175,6 +184,138 @@ def _first_call(call: Callable[[Any], Any], x: object, what: str = "first call")
             f"it returned {problem} for {_describe_input(x)}",
         )
     return out
+
+
+# --------------------------------------------------------------------------- model code guard
+
+
+@contextlib.contextmanager
+def _model_code_guard() -> Iterator[None]:
+    """Run a model's code; turn what model code must not do into a :class:`_ModelFailure`.
+
+    * ``SystemExit`` (``sys.exit()``, ``exit()``) is a failure of the model, not
+      the end of the run.
+    * A ``KeyboardInterrupt`` that the model raises itself is a failure too; one
+      caused by SIGINT (the user's Ctrl-C) while the model ran propagates. The
+      two are told apart by a SIGINT handler that notes the signal and then
+      calls the previous handler (main thread only: elsewhere, and where SIGINT
+      is ignored or fatal, a ``KeyboardInterrupt`` cannot come from Ctrl-C).
+    * ``os.chdir``, closing or replacing ``sys.stdout``/``sys.stderr`` and
+      closing or redirecting file descriptors 1/2 are undone, and the model fails.
+    """
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:
+        cwd = None
+    streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    saved_fds: dict[int, int] = {}
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            saved_fds[fd] = os.dup(fd)
+    sigint = {"received": False}
+    installed: Any = None
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                chained = previous
+
+                def _note_sigint(signum: int, frame: Any) -> None:
+                    sigint["received"] = True
+                    chained(signum, frame)
+
+                signal.signal(signal.SIGINT, _note_sigint)
+                installed = _note_sigint
+    failure: _ModelFailure | None = None
+    changes: list[str] = []
+    try:
+        yield
+    except SystemExit as exc:
+        failure = _ModelFailure(
+            "exit",
+            "SystemExit",
+            f"it called sys.exit({exc.code!r}) (SystemExit); model code must not end the "
+            "process: raise an exception instead",
+        )
+    except KeyboardInterrupt:
+        if sigint["received"]:
+            raise  # the user pressed Ctrl-C: stop the run
+        failure = _ModelFailure(
+            "exit",
+            "KeyboardInterrupt",
+            "it raised KeyboardInterrupt itself (no Ctrl-C was pressed); model code must not "
+            "raise KeyboardInterrupt: raise an exception instead",
+        )
+    finally:
+        if installed is not None:
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                if signal.getsignal(signal.SIGINT) is installed:
+                    signal.signal(signal.SIGINT, previous)
+        changes = _restore_process_state(cwd, streams, saved_fds)
+        for dup in saved_fds.values():
+            with contextlib.suppress(OSError):
+                os.close(dup)
+    if failure is not None:
+        raise failure
+    if changes:
+        raise _ModelFailure(
+            "side-effect",
+            "ProcessStateChanged",
+            "it " + "; ".join(changes) + " (torchperf undid it; model code must leave the "
+            "process's working directory and standard streams alone)",
+        )
+
+
+def _restore_process_state(
+    cwd: str | None, streams: Mapping[str, Any], saved_fds: Mapping[int, int]
+) -> list[str]:
+    """Undo a model's os.chdir and stream changes; describe each one undone."""
+    changes: list[str] = []
+    if cwd is not None:
+        try:
+            now: str | None = os.getcwd()
+        except OSError:
+            now = None
+        if now != cwd:
+            with contextlib.suppress(OSError):
+                os.chdir(cwd)
+            changes.append(f"changed the working directory (os.chdir to {now!r}; restored to {cwd!r})")
+    names = {1: "stdout", 2: "stderr"}
+    for fd, dup in saved_fds.items():
+        try:
+            same = os.path.samestat(os.fstat(fd), os.fstat(dup))
+            closed = False
+        except OSError:
+            same, closed = False, True
+        if not same:
+            with contextlib.suppress(OSError):
+                os.dup2(dup, fd)
+            verb = "closed" if closed else "redirected"
+            changes.append(f"{verb} file descriptor {fd} ({names[fd]})")
+    for name, original in streams.items():
+        current = getattr(sys, name)
+        if current is original and not getattr(current, "closed", False):
+            continue
+        if original is not None and not getattr(original, "closed", True):
+            setattr(sys, name, original)
+        else:
+            fd = 1 if name == "stdout" else 2
+            setattr(
+                sys,
+                name,
+                open(  # replaces the closed stream for the rest of the process
+                    fd,
+                    "w",
+                    buffering=1,  # line-buffered, like a terminal's
+                    encoding=getattr(original, "encoding", None) or "utf-8",
+                    errors=getattr(original, "errors", None) or "backslashreplace",
+                    closefd=False,
+                ),
+            )
+        verb = "closed" if current is None or getattr(current, "closed", False) else "replaced"
+        changes.append(f"{verb} sys.{name}")
+    return changes
 
 
 # --------------------------------------------------------------------------- tasks
@@ -376,6 +517,19 @@ def _isolated_worker(
                     f"it ran out of memory ({_short(exc) or 'MemoryError'}) under "
                     f"memory_limit_bytes={limit}",
                 )
+            except (SystemExit, KeyboardInterrupt) as exc:  # SIGINT is blocked here: model code
+                what = (
+                    f"called sys.exit({exc.code!r}) (SystemExit)"
+                    if isinstance(exc, SystemExit)
+                    else "raised KeyboardInterrupt itself"
+                )
+                reply = (
+                    "failure",
+                    "exit",
+                    type(exc).__name__,
+                    f"it {what} in its worker process; model code must not end the process: "
+                    "raise an exception instead",
+                )
             except Exception as exc:
                 reply = (
                     "failure",
@@ -425,7 +579,8 @@ def _run_isolated(
         name="torchperf-benchmark-worker",
         daemon=True,
     )
-    proc.start()
+    with sigint_blocked():
+        proc.start()
     child_conn.close()
     try:
         if not parent_conn.poll(_WORKER_STARTUP_S):
@@ -471,6 +626,11 @@ def _run_isolated(
                 "WorkerCrashed",
                 f"its worker process died ({_signal_name(code)}){hint} without a result",
             ) from None
+    except BaseException:
+        if proc.is_alive():  # Ctrl-C (or another stop) while it ran: do not leave it running
+            proc.kill()
+            proc.join()
+        raise
     finally:
         parent_conn.close()
     proc.join(10)
@@ -830,7 +990,8 @@ class Benchmark:
     # ----------------------------------------------------------------- failures
 
     def _fail(self, name: str, metric: str, failure: _ModelFailure) -> None:
-        message = f"model {name!r} failed the {metric} benchmark: {failure.detail}."
+        # the name shortened and escaped for people (FailureRecord.model keeps it whole)
+        message = f"model '{display_name(name)}' failed the {metric} benchmark: {failure.detail}."
         record = FailureRecord(
             model=name, metric=metric, cause=failure.cause, kind=failure.kind, message=message
         )
@@ -862,7 +1023,7 @@ class Benchmark:
                     data = task(*args)
             finally:
                 for w in caught:
-                    _reemit(w.category, f"[{name}] {w.message}")
+                    _reemit(w.category, f"[{display_name(name)}] {w.message}")
             return [data]
         outputs = []
         for _ in range(replicates):
@@ -870,7 +1031,7 @@ class Benchmark:
                 task, args, timeout_s=self.timeout_s, memory_limit_bytes=self.memory_limit_bytes
             )
             for category_name, text in caught_names:
-                _reemit(category_name, f"[{name}, worker process] {text}")
+                _reemit(category_name, f"[{display_name(name)}, worker process] {text}")
             outputs.append(data)
         return outputs
 
@@ -886,7 +1047,9 @@ class Benchmark:
             if skip and name in skip:
                 continue
             try:
-                results[name] = body(name, model)
+                with _model_code_guard():
+                    result = body(name, model)
+                results[name] = result  # only once the guard found nothing to undo
             except _ModelFailure as failure:
                 self._fail(name, metric, failure)
         self.results[metric] = results

@@ -37,12 +37,18 @@ class UsageError(TorchperfError, ValueError):
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    from torchperf.text import escape_text
+
+    # user strings (names, paths, messages) never reach the terminal raw: control
+    # characters, ANSI escapes, RTL overrides and lone surrogates are escaped
+    sys.stdout.write(escape_text(text, keep="\n\t") + "\n")
     sys.stdout.flush()
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    from torchperf.text import escape_text
+
+    sys.stderr.write(escape_text(text, keep="\n\t") + "\n")
     sys.stderr.flush()
 
 
@@ -316,6 +322,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path, limit: _thread_limit) -
     from torchperf.errors import BenchmarkTimeoutError, ModelError, ModelFailureWarning
     from torchperf.report import summary_table
     from torchperf.suite import BenchmarkSuite
+    from torchperf.text import display_name
 
     datasets: list[Any] | dict[str, Any] | None = None
     example_input: Any = None
@@ -427,7 +434,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path, limit: _thread_limit) -
                 msg = rec.get("message") if isinstance(rec, Mapping) else getattr(rec, "message", rec)
                 msg = _cli_advice(str(msg))
                 _err(f"torchperf: {msg}" if msg.startswith("model ") else
-                     f"torchperf: model {name!r} failed: {msg}")
+                     f"torchperf: model '{display_name(name)}' failed: {msg}")
         _err(
             f"torchperf: {len(suite.failures)} model(s) failed; every other result is saved in "
             f"{_shown(suite.results_path, out_dir)} and the reports."

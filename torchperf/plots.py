@@ -27,6 +27,7 @@ from torchperf.errors import InvalidParameterError
 from torchperf.fileio import atomic_write_bytes
 from torchperf.metrics import Direction, lookup_metric
 from torchperf.pareto import Estimate, estimate, pareto_front
+from torchperf.text import display_name, escape_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -116,8 +117,8 @@ def _scale(metric: str, unit: str, values: Sequence[float]) -> tuple[float, str]
 
 def _axis_label(metric: str, unit_label: str, direction: str) -> str:
     better = Direction.parse(direction).words
-    unit_txt = f" ({unit_label})" if unit_label else ""
-    return f"{metric}{unit_txt}, {better}"
+    unit_txt = f" ({escape_text(unit_label)})" if unit_label else ""
+    return f"{display_name(metric)}{unit_txt}, {better}"
 
 
 def _add_provenance(fig: Figure, provenance: str | Mapping[str, Any] | None, extra: str = "") -> None:
@@ -126,6 +127,7 @@ def _add_provenance(fig: Figure, provenance: str | Mapping[str, Any] | None, ext
         parts.append(", ".join(f"{k}={v}" for k, v in provenance.items()))
     elif provenance:
         parts.append(str(provenance))
+    parts = [display_name(p, 300) for p in parts]  # user strings: escaped and bounded
     text = "; ".join(p for p in parts if p)
     if text:
         fig.text(
@@ -208,7 +210,8 @@ def _draw_pareto(
         )
         if label_points:
             ax.annotate(
-                m, (x, y), xytext=(6, 5), textcoords="offset points", fontsize=8, zorder=4,
+                display_name(m), (x, y), xytext=(6, 5), textcoords="offset points", fontsize=8,
+                zorder=4,
             )
     front = sorted(pr.members, key=lambda m: ex[m].value)
     if front:
@@ -315,7 +318,11 @@ def plot_pareto(
             ax, table, x_metric, y_metric, directions=directions, statistic=statistic,
             confidence_level=confidence_level, style_index=style_index, scales=None,
         )
-        ax.set_title(title if title is not None else f"{y_metric} vs {x_metric}")
+        ax.set_title(
+            display_name(title, 120)
+            if title is not None
+            else f"{display_name(y_metric)} vs {display_name(x_metric)}"
+        )
         _status_legend(ax, confidence_level, statistic, _pareto_estimates(pr))
         _add_provenance(fig, provenance)
     return fig
@@ -402,7 +409,9 @@ def plot_pareto_history(
                 confidence_level=confidence_level, style_index=style_index, scales=scales,
             )
             all_estimates += _pareto_estimates(pr)
-            ax.set_title(f"{label}  (frontier: {len(pr.members)}/{len(pr.names)})", fontsize=9)
+            ax.set_title(
+                f"{display_name(label)}  (frontier: {len(pr.members)}/{len(pr.names)})", fontsize=9
+            )
             if k % ncols:
                 ax.set_ylabel("")
             if k + ncols < n:  # another panel below this one
@@ -493,7 +502,7 @@ def plot_metric_bars(
                     color=_COLORS[i % len(_COLORS)], alpha=0.75, edgecolor="black",
                     hatch=_HATCHES[i % len(_HATCHES)], capsize=4, error_kw={"elinewidth": 1.2},
                 )
-            ax.set_yticks(ys, names)
+            ax.set_yticks(ys, [display_name(n) for n in names])
             ax.invert_yaxis()
             ax.set_xlabel(_axis_label(metric, unit_label, direction))
             ax.set_title(f"{metric} ({statistic}, {_ci_words(confidence_level, est.values())})")
@@ -572,7 +581,7 @@ def plot_latency_distribution(
                 ax.step(
                     np.concatenate([[x[0]], x]), np.concatenate([[0.0], p]), where="post",
                     color=color, linestyle=_LINESTYLES[i % len(_LINESTYLES)], linewidth=1.4,
-                    label=f"{name} (n={x.size})",
+                    label=f"{display_name(name)} (n={x.size})",
                 )
                 p50, p99 = np.percentile(v, [50, 99]) * factor
                 ax.plot([p50], [0.5], marker="o", color=color, markeredgecolor="black", linestyle="none")
@@ -596,13 +605,13 @@ def plot_latency_distribution(
                 p50, p99 = np.percentile(v, [50, 99])
                 ax.plot([p50], [y], marker="o", color="white", markeredgecolor="black", linestyle="none", zorder=3)
                 ax.plot([p99], [y], marker="^", color="black", linestyle="none", zorder=3)
-            ax.set_yticks(pos, names)
+            ax.set_yticks(pos, [display_name(n) for n in names])
             ax.invert_yaxis()
             ax.set_title("circle: p50, triangle: p99", fontsize=8)
         if log_scale:
             ax.set_xscale("log")
         ax.set_xlabel(_axis_label(metric, unit_label, "min"))
-        fig.suptitle(f"{metric} distribution")
+        fig.suptitle(f"{display_name(metric)} distribution")
         _add_provenance(fig, provenance)
     return fig
 

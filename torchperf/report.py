@@ -57,6 +57,7 @@ from torchperf.suite import (
     results_frame,
     run_to_jsonable,
 )
+from torchperf.text import display_name, display_names, escape_text, utf8_safe
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -589,7 +590,10 @@ def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any
     cl = _ci_label(d)
     head = [label.replace("95%", cl) for _, label in _SUMMARY_HEAD]
     keys = [k for k, _ in _SUMMARY_HEAD]
-    table = [head] + [[_plain(r[k]) for k in keys] for r in rows]
+    # names shortened and escaped for the terminal (torchperf.text); results.json keeps them whole
+    table = [head] + [
+        [display_name(r[k]) if k in ("model", "metric") else _plain(r[k]) for k in keys] for r in rows
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(keys))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -600,7 +604,7 @@ def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any
         lines.append(note)
     lines.append(
         f"ratio = candidate / baseline (geometric means; proportions for accuracy); p adjusted across {len(d['comparisons'])} comparisons "
-        f"({'Holm' if method == 'holm' else 'Benjamini-Hochberg'}); baseline: {_plain(d['baseline'])}."
+        f"({'Holm' if method == 'holm' else 'Benjamini-Hochberg'}); baseline: {display_name(d['baseline'])}."
     )
     if not d["run"]["complete"]:
         lines.append("NOTE: incomplete run; only finished results are shown.")
@@ -608,8 +612,8 @@ def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any
 
 
 def _plain(text: object) -> str:
-    """Make a string safe for a one-line terminal cell (no control characters)."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    """Make a string safe for a one-line terminal cell (control characters escaped)."""
+    return escape_text(text)
 
 
 # --------------------------------------------------------------------------- figures
@@ -1202,7 +1206,10 @@ def render_run(
     """
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = build_report(run, correction=correction, threshold=threshold)
+    full = _as_run(run)
+    # The reports and figures show each model under its display name (torchperf.text:
+    # escaped, long names abbreviated with a hash); results.json and the CSV keep it whole.
+    data = build_report(_display_run(full), correction=correction, threshold=threshold)
     r = data["run"]
     written: dict[str, Path] = {}
     md_images: dict[str, str] = {}
@@ -1232,13 +1239,51 @@ def render_run(
             html_images[caption] = png.read_bytes()
     from torchperf.fileio import atomic_write_json
 
-    written["results.json"] = atomic_write_json(out_dir / "results.json", run_to_jsonable(r))
-    written["results.csv"] = atomic_write_text(out_dir / "results.csv", csv_text(r))
-    written["report.md"] = atomic_write_text(out_dir / "report.md", render_markdown(data, images=md_images))
+    written["results.json"] = atomic_write_json(out_dir / "results.json", run_to_jsonable(full))
+    written["results.csv"] = atomic_write_text(out_dir / "results.csv", utf8_safe(csv_text(full)))
+    # utf8_safe: a lone surrogate in a user string is written as \ud800, not an encoding error
+    written["report.md"] = atomic_write_text(
+        out_dir / "report.md", utf8_safe(render_markdown(data, images=md_images))
+    )
     written["report.html"] = atomic_write_bytes(
-        out_dir / "report.html", render_html(data, images=html_images).encode("utf-8")
+        out_dir / "report.html", utf8_safe(render_html(data, images=html_images)).encode("utf-8")
     )
     return written
+
+
+def _display_run(run: Mapping[str, Any]) -> dict[str, Any]:
+    """``run`` with every model name replaced by its display label (see :mod:`torchperf.text`).
+
+    Labels are distinct for distinct names, so nothing merges; statistics only use
+    names as keys and are unchanged.
+    """
+    labels = display_names(
+        [*run.get("models", []), *(m for per in run.get("results", {}).values() for m in per),
+         *run.get("failures", {}),
+         *(m for per in run.get("not_applicable", {}).values() for m in per)]
+    )  # fmt: skip
+    if all(k == v for k, v in labels.items()):
+        return dict(run)
+
+    def lab(name: Any) -> Any:
+        return labels.get(name, name) if isinstance(name, str) else name
+
+    out = dict(run)
+    out["models"] = [lab(m) for m in run.get("models", [])]
+    out["results"] = {k: {lab(m): v for m, v in per.items()} for k, per in run.get("results", {}).items()}
+    out["failures"] = {lab(m): v for m, v in run.get("failures", {}).items()}
+    out["not_applicable"] = {
+        k: {lab(m): v for m, v in per.items()} for k, per in run.get("not_applicable", {}).items()
+    }
+    out["warnings"] = [
+        {**w, "model": lab(w.get("model"))} if isinstance(w, Mapping) else w
+        for w in run.get("warnings", [])
+    ]
+    proto = dict(run.get("protocol", {}))
+    if "baseline" in proto:
+        proto["baseline"] = lab(proto["baseline"])
+    out["protocol"] = proto
+    return out
 
 
 def _caption(stem: str) -> str:

@@ -612,13 +612,16 @@ def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.Da
     """
     import pandas as pd
 
+    from torchperf.text import utf8_safe
+
     rows = []
     for metric, per_model in results.items():
         for model, r in per_model.items():
             med_lo, med_hi = r.median_ci
             rows.append(
                 {
-                    "model": model,
+                    # a lone surrogate cannot be stored as UTF-8: \ud800 (torchperf.text)
+                    "model": utf8_safe(model),
                     "metric": metric,
                     "mean": r.mean,
                     "median": r.median,

@@ -79,7 +79,7 @@ def load_target(spec: str) -> Any:
         raise InvalidParameterError(
             f"cannot import module {module_name!r} of target {spec!r}: {exc}"
         ) from None
-    except Exception as exc:  # user code failed while importing
+    except (Exception, SystemExit) as exc:  # user code failed (or called sys.exit) while importing
         raise InvalidParameterError(
             f"importing {module_name!r} (target {spec!r}) raised {type(exc).__name__}: {exc}"
         ) from None

@@ -24,17 +24,19 @@ The measurement protocol (see ``docs/measurement.md``)::
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import itertools
 import math
 import os
 import pickle
+import signal
 import statistics
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -1356,6 +1358,26 @@ def resolve_target(target: str) -> Callable[[], object]:
     return obj
 
 
+@contextlib.contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread while a worker process starts (internal helper).
+
+    The worker inherits SIGINT blocked: the user's Ctrl-C stops the parent (which
+    then kills its workers) without a worker traceback, and a KeyboardInterrupt in
+    a worker can only come from model code. A SIGINT that arrives meanwhile is
+    delivered when the block ends.
+    """
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - not POSIX
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
+
+
 def _worker_main(conn: Any, target: Any, index: int, measure_kw: dict[str, Any]) -> None:
     """Entry point of one spawned worker: measure and send back plain data."""
     try:
@@ -1488,7 +1510,8 @@ def measure_in_processes(
             name=f"torchperf-worker-{index}",
             daemon=True,
         )
-        proc.start()
+        with sigint_blocked():  # the user's Ctrl-C stops this process, not the worker
+            proc.start()
         child_conn.close()
         try:
             if not parent_conn.poll(timeout):
