@@ -415,3 +415,35 @@ def test_tool_ci_verdict_agreement_runs(capsys):
     assert mod.main(["--trials", "40"]) == 0
     out = capsys.readouterr().out
     assert "after  (compare_results, one procedure):         0 contradict" in out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    m=st.integers(1, 12),
+    correction=st.sampled_from(["bh", "holm", "none"]),
+)
+def test_adjusted_intervals_agree_with_adjusted_decisions(seed, m, correction):
+    """After adjust(), the interval at `adjusted_level` excludes 1 exactly when q <= alpha."""
+    rng = np.random.default_rng(seed)
+    found = [
+        compare_results(_res(rng.lognormal(0, 0.1, 8)),
+                        _res(rng.lognormal(float(rng.choice([0, 0.05, 0.2])), 0.1, 8)), threshold=0.0)
+        for _ in range(m)
+    ]  # fmt: skip
+    for f in adjust(found, correction):
+        assume(abs(f.q - ALPHA) > 1e-9)
+        gamma = 1 - f.adjusted_level
+        assume(abs(f.p - gamma) > 1e-9)
+        excl = f.adjusted_ci_low > 1 or f.adjusted_ci_high < 1
+        assert excl == (f.q <= ALPHA), f
+        assert f.significant == excl  # threshold 0: the verdict and the adjusted CI agree
+        assert f.adjusted_ci_low <= f.ratio_ci_low <= f.ratio_ci_high <= f.adjusted_ci_high
+
+
+def test_adjusted_interval_is_dropped_by_pickle_but_numbers_stay():
+    rng = np.random.default_rng(9)
+    (f,) = adjust([compare_results(_res(rng.lognormal(0, 0.1, 8)), _res(rng.lognormal(0.3, 0.1, 8)))])
+    g = pickle.loads(pickle.dumps(f))
+    assert g == f and g.procedure is None and g.adjusted_ci_low == f.adjusted_ci_low
+    assert "procedure" not in f.as_dict() and f.as_dict()["adjusted_level"] == 0.95

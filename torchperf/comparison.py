@@ -121,6 +121,13 @@ class Finding:
     context : Mapping
         Identifiers of the entry point (benchmark parameters, machine,
         commits, ...), read-only; :meth:`as_dict` puts them first.
+    adjusted_level, adjusted_ci_low, adjusted_ci_high : float
+        Set by :func:`adjust`: the interval of the same procedure at the level
+        that matches the adjusted decision (``docs/statistics.md#rule-9``): it
+        excludes 1 exactly when ``q <= α``. nan before adjustment, for exact
+        findings, and for findings rebuilt from a dict or a pickle.
+    procedure : callable or None
+        ``level -> RatioTest`` of the finding (not compared, not serialised).
 
     """
 
@@ -149,6 +156,12 @@ class Finding:
     equivalence_margin: float = stats.DEFAULT_NOISE_THRESHOLD
     caveat: str = ""
     context: Mapping[str, Any] = field(default_factory=dict)
+    adjusted_level: float = math.nan
+    adjusted_ci_low: float = math.nan
+    adjusted_ci_high: float = math.nan
+    procedure: Callable[[float], stats.RatioTest] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS or self.unadjusted_verdict not in VERDICTS:
@@ -162,6 +175,7 @@ class Finding:
     def __reduce__(self) -> tuple[Any, ...]:  # MappingProxyType does not pickle
         kw = {f.name: getattr(self, f.name) for f in fields(self)}
         kw["context"] = dict(self.context)
+        kw["procedure"] = None  # a closure over the data; the numbers it gave are kept
         return (_rebuild_finding, (kw,))
 
     def __getattr__(self, name: str) -> Any:
@@ -280,7 +294,7 @@ class Finding:
         """
         out: dict[str, Any] = {k: _jsonable(v) for k, v in self.context.items()}
         for f in fields(self):
-            if f.name != "context":
+            if f.name not in ("context", "procedure"):
                 out[f.name] = _json_float(getattr(self, f.name))
         out.update(
             significant=self.significant,
@@ -328,7 +342,7 @@ class Finding:
         """
         if not isinstance(d, Mapping):
             raise InvalidParameterError(f"expected a dict; got {type(d).__name__}.")
-        names = {f.name for f in fields(cls)} - {"context"}
+        names = {f.name for f in fields(cls)} - {"context", "procedure"}
         derived = {
             "significant", "direction", "metric_direction", "percent_change", "model",
             "baseline_center", "candidate_center", "ci_low", "ci_high", "p_value", "p_adjusted",
@@ -353,7 +367,7 @@ _REQUIRED = (
 )  # fmt: skip
 _FLOAT_FIELDS = frozenset(
     {"before", "after", "ratio", "ratio_ci_low", "ratio_ci_high", "p", "q", "confidence_level",
-     "threshold", "equivalence_margin"}
+     "threshold", "equivalence_margin", "adjusted_level", "adjusted_ci_low", "adjusted_ci_high"}
 )  # fmt: skip
 
 
@@ -509,6 +523,7 @@ def decide(
     return Finding(
         ratio=ratio, ratio_ci_low=float(t.ci_low), ratio_ci_high=float(t.ci_high),
         p=float(t.p_value), test=t.method, unadjusted_verdict=verdict, verdict=verdict,
+        procedure=procedure,
         threshold=threshold, caveat=caveat, **common,
     )  # fmt: skip
 
@@ -827,14 +842,37 @@ def adjust(
         else:
             adj = p
         q = {i: float(v) for i, v in zip(family, np.asarray(adj, dtype=float), strict=True)}
+    m = len(family)
     out = []
     for i, f in enumerate(items):
         qi = q.get(i, math.nan)
+        a_i = 1.0 - f.confidence_level if alpha is None else float(alpha)
         verdict = f.unadjusted_verdict
         if verdict in ("regression", "improvement") and f.test != "exact":
-            if not (qi <= (1.0 - f.confidence_level if alpha is None else alpha)):
+            if not (qi <= a_i):
                 verdict = "inconclusive"
-        out.append(
-            replace(f, q=qi, correction=method, family_size=len(family), verdict=verdict)
-        )
+        level = lo = hi = math.nan
+        if i in q and f.procedure is not None:
+            level = 1.0 - _matching_gamma(method, a_i, m, sum(v <= a_i for v in q.values()))
+            t = f.procedure(level)
+            lo, hi = float(t.ci_low), float(t.ci_high)
+        kw = dict(adjusted_level=level, adjusted_ci_low=lo, adjusted_ci_high=hi)
+        out.append(replace(f, q=qi, correction=method, family_size=m, verdict=verdict, **kw))
     return out
+
+
+def _matching_gamma(method: str, alpha: float, m: int, rejected: int) -> float:
+    """Per-comparison level γ whose intervals agree with the adjusted decisions.
+
+    Benjamini-Hochberg rejects exactly the p-values ``<= R α / m`` (R rejections), so
+    intervals at ``1 - max(R, 1) α / m`` exclude 1 exactly for the discoveries; these are
+    Benjamini and Yekutieli's (2005) false-coverage-rate adjusted intervals. Holm rejects
+    the R smallest p-values, each below ``α / (m - R)``, and every other p-value exceeds
+    it, so intervals at ``1 - α / (m - R)`` (``1 - α`` when all are rejected) agree with
+    its decisions. ``"none"``: ``γ = α``.
+    """
+    if method == "benjamini-hochberg":
+        return max(rejected, 1) * alpha / m
+    if method == "holm":
+        return alpha / (m - rejected) if rejected < m else alpha
+    return alpha
