@@ -13,6 +13,7 @@ import pytest
 
 from torchperf.errors import CorruptResultsWarning, InvalidParameterError
 from torchperf.history import load_results
+from torchperf.history import store as store_mod
 from torchperf.history.store import (
     HistoryStore,
     clear_cache,
@@ -209,3 +210,84 @@ def test_cli_cache_commands_and_no_cache(tmp_path, monkeypatch, capsys):
     assert not custom.exists()
     assert cli.main(["cache", "clear", "--cache-dir", str(root)]) == 2  # not a cache: refused
     assert "not a torchperf history cache" in capsys.readouterr().err
+
+
+def test_published_pages_read_the_same_store(tmp_path, monkeypatch):
+    """`torchperf regressions` and the site's pages share one store: the second parses nothing."""
+    from torchperf import cli
+    from torchperf.site.pages import publish
+
+    monkeypatch.setenv("TORCHPERF_CACHE_DIR", str(tmp_path / "root"))
+    root = _copy(tmp_path)
+    assert cli.main(["regressions", "--results-dir", str(root)]) == 1
+    manifest = default_store_dir(root) / "manifest.json"
+    before = json.loads(manifest.read_text())["files"]
+    parsed = []
+    real = store_mod._parse_file
+    monkeypatch.setattr(store_mod, "_parse_file", lambda *a: parsed.append(a[0]) or real(*a))
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "index.html").write_text("<html><body><nav><ul><li>asv</li></ul></nav></body></html>")
+    publish(html_dir=html, results_dir=root, asv_config={"results_dir": str(root)},
+            pareto_revisions=1, history_revisions=2)
+    assert parsed == [] and (html / "torchperf" / "index.html").is_file()
+    assert json.loads(manifest.read_text())["files"].keys() == before.keys()
+
+
+def _same(a, b) -> bool:
+    """Equal tables (NaN equal to NaN; dictionaries in the same order)."""
+    return a.schema == b.schema and a.to_pandas().equals(b.to_pandas())
+
+
+def _slow_and_fast(path: Path):
+    from torchperf.history.loader import _rows_from_file
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = _rows_from_file(path, path.parent.name, {})
+    slow = store_mod._table_from_rows(rows, 7) if rows else None
+    try:
+        fast = store_mod._fast_table(path, 7)
+    except Exception:
+        fast = "fallback"
+    return slow, fast
+
+
+@pytest.mark.parametrize("root", [REAL, REAL.parent.parent / "asv-history" / "results", "corners"])
+def test_fast_reader_equals_the_loaders_rows(root, tmp_path):
+    """The store's columnar reader gives exactly the loader's rows (or hands the file to it)."""
+    if root == "corners":
+        from test_history_loader import write_results
+
+        root = tmp_path / "corners"
+        write_results(root)
+    files = [p for p in Path(root).glob("*/*.json") if p.name != "machine.json"]
+    assert files
+    for path in files:
+        slow, fast = _slow_and_fast(path)
+        assert fast != "fallback", path
+        assert (fast[1] is None) == (slow is None)
+        if slow is not None:
+            assert _same(fast[1], slow), path
+
+
+def test_fast_reader_hands_odd_files_to_the_loader(tmp_path):
+    base = json.loads(next(REAL.glob("*/*-existing-*.json")).read_text())
+    name = next(iter(base["results"]))
+    odd = {
+        "string-values": {**base, "results": {name: [["1.5", None, True]]}},
+        "nested": {**base, "results": {name: [[[1.0, 2.0]]]}},
+        "bad-sample": {**base, "results": {name: [[1.0], None, "v", None, None, None, None,
+                                                  None, None, None, None, [["x"]]]}},
+        "row-not-list": {**base, "results": {name: {"a": 1}}},
+        "version-3": {**base, "version": 3},
+    }
+    for label, doc in odd.items():
+        path = tmp_path / "box" / f"{label}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(doc))
+        slow, fast = _slow_and_fast(path)
+        if fast != "fallback":
+            assert slow is not None and _same(fast[1], slow), label
+        _entry, table = store_mod._parse_file("box/x.json", path, "box", path.stat(), "", 7)
+        assert (table is None) == (slow is None) and (table is None or _same(table, slow)), label

@@ -23,7 +23,7 @@ DuckDB and compares write and read times and sizes with the Parquet store.
 Usage::
 
     python tools/history_scale.py [--revisions 2000] [--series 200] [--repeat 3]
-    python tools/history_scale.py --store --revisions 1000 --series 500 [--duckdb] [--dir DIR]
+    python tools/history_scale.py --store --revisions 1000 --series 500 [--duckdb] [--dask] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -201,7 +201,35 @@ def store_mode(args: argparse.Namespace) -> int:
     print(f"load: {open('/proc/loadavg').read().split()[:3]}")
     if args.duckdb:
         duckdb_mode(results, cache, work)
+    if args.dask:
+        dask_mode(results, cache)
     return 0
+
+
+def dask_mode(results: Path, cache: Path) -> None:
+    """Change-point detection over the store: in this process, then on 1 and 2 local Dask workers."""
+    import distributed
+
+    from torchperf.history.pipeline import stream_change_points
+
+    def timed(**kw: object) -> tuple[float, list]:
+        t0 = time.perf_counter()
+        cps, _ = stream_change_points(results, cache=cache, reuse_results=False,
+                                      include_insignificant=True, **kw)
+        return time.perf_counter() - t0, cps
+
+    t_single, ref = timed()
+    print(f"load: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"in process (no Dask): {t_single:.1f} s, {len(ref)} candidates")
+    for n in (1, 2):
+        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            client.run(lambda: __import__("torchperf.history.pipeline"))  # warm the imports
+            t, cps = timed(scheduler=client)
+        print(f"Dask LocalCluster, {n} worker(s): {t:.1f} s (speed-up vs in-process "
+              f"{t_single / t:.2f}x); same findings: {cps == ref}")
+    print(f"load: {open('/proc/loadavg').read().split()[:3]}")
 
 
 def duckdb_mode(results: Path, cache: Path, work: Path) -> None:
@@ -270,6 +298,7 @@ def main() -> int:
     ap.add_argument("--duckdb", action="store_true", help="also compare the store with DuckDB")
     ap.add_argument("--keep-cache", action="store_true", help="do not empty the cache first")
     ap.add_argument("--new-commit", action="store_true", help="also time a run after one new commit")
+    ap.add_argument("--dask", action="store_true", help="also time detection on 1 and 2 Dask workers")
     args = ap.parse_args()
     if args.store:
         return store_mode(args)

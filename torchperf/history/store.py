@@ -92,9 +92,9 @@ _MANIFEST = "manifest.json"
 _GROUPS = "groups"
 _RACY_NS = 2_000_000_000
 #: Target number of values per series group when a store is built.
-GROUP_TARGET_VALUES = 200_000
+GROUP_TARGET_VALUES = 50_000
 #: Rows buffered across groups before fragments are written during a build.
-_FLUSH_ROWS = 1_000_000
+_FLUSH_ROWS = 250_000
 
 #: ``progress(stage, done, total)``: stage is ``"parse"`` (results files) or ``"analyse"``
 #: (series groups); called after each unit of work.
@@ -385,17 +385,31 @@ class _Corrupt(Exception):
 def _parse_file(
     rel: str, path: Path, mdir: str, st: os.stat_result, digest: str, fid: int
 ) -> tuple[_FileEntry, pa.Table | None]:
-    """Parse one results file with the loader; its manifest entry and its rows (None: no rows)."""
+    """Parse one results file; its manifest entry and its rows (None: no rows).
+
+    A fast columnar reader handles well-formed files; anything it does not expect
+    (a corrupt file, format version 1, odd types) goes through the loader's own
+    row reader, which decides and warns exactly as :func:`load_results` always did.
+    """
+    entry = _FileEntry(rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns, hash=digest, id=fid,
+                       machine_dir=mdir)
+    try:
+        fast = _fast_table(path, fid)
+    except Exception:
+        fast = None
+    if fast is not None:
+        meta, table = fast
+        if table is None:
+            return entry, None
+        entry.__dict__.update(meta, n_rows=table.num_rows)
+        return entry, table
     from torchperf.history.loader import _rows_from_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows = _rows_from_file(path, mdir, {})
-    msgs = [str(w.message) for w in caught if issubclass(w.category, CorruptResultsWarning)]
-    entry = _FileEntry(
-        rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns, hash=digest, id=fid,
-        machine_dir=mdir, warnings=msgs, ok=rows is not None,
-    )
+    entry.warnings = [str(w.message) for w in caught if issubclass(w.category, CorruptResultsWarning)]
+    entry.ok = rows is not None
     if not rows:
         return entry, None
     r0 = rows[0]
@@ -406,6 +420,132 @@ def _parse_file(
     entry.env_params = [list(kv) for kv in r0["env_params"]]
     entry.n_rows = len(rows)
     return entry, _table_from_rows(rows, fid)
+
+
+class _Odd(Exception):
+    """The fast reader met something unusual: the loader's row reader decides."""
+
+
+def _floats(seq: Any, n: int) -> Any:
+    """``[_float(_at(seq, j)) for j in range(n)]`` as float64, without a Python call per value."""
+    import numpy as np
+
+    out = np.full(n, np.nan)
+    if not isinstance(seq, list):
+        return out
+    head = seq[:n]
+    try:
+        vals = np.asarray(head, dtype=np.float64)
+        if vals.ndim != 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        from torchperf.history.loader import _float
+
+        vals = np.array([_float(x) for x in head], dtype=np.float64)
+    out[: vals.size] = vals
+    return out
+
+
+def _fast_table(path: Path, fid: int) -> tuple[dict[str, Any], pa.Table | None] | None:
+    """Columns of a well-formed asv results file, the same as the loader's rows give."""
+    import itertools
+
+    import numpy as np
+
+    from torchperf.fileio import read_json
+    from torchperf.history.loader import entry_name
+
+    pa = _need_pyarrow()
+    d = read_json(path, what="asv results file")
+    if not isinstance(d, dict) or d.get("version", 2) != 2:
+        raise _Odd
+    columns = list(d["result_columns"])
+    results = d["results"]
+    commit = d["commit_hash"]
+    if not isinstance(results, dict) or not isinstance(commit, str):
+        raise _Odd
+    env_params = d.get("params") or {}
+    env_name = d.get("env_name") or path.stem.split("-", 1)[-1]
+    python = d.get("python") or env_params.get("python")
+    env_key = sorted((str(k), str(v)) for k, v in env_params.items() if k != "machine")
+    col = {name: i for i, name in enumerate(columns)}
+    meta = {"commit": commit, "date": d.get("date"), "env_name": env_name,
+            "python": None if python is None else str(python),
+            "env_params": [list(kv) for kv in env_key]}
+    bench_names: list[str] = []
+    bench_idx: list[Any] = []
+    pjson: dict[tuple[str, ...], int] = {}
+    pstr: dict[str, int] = {}
+    vjson: dict[str, int] = {}
+    p_idx: list[int] = []
+    s_idx: list[int] = []
+    v_idx: list[Any] = []
+    floats: dict[str, list[Any]] = {c: [] for c in _ROW_FLOATS}
+    samples: list[Any] = []
+    started_int: list[Any] = []
+    started_raw: list[Any] = []
+    stats = (("value", "result"), ("ci_low", "stats_ci_99_a"), ("ci_high", "stats_ci_99_b"),
+             ("q25", "stats_q_25"), ("q75", "stats_q_75"), ("number", "stats_number"),
+             ("repeat", "stats_repeat"))
+    from torchperf.history.loader import _float
+
+    for name, row in results.items():
+        if not isinstance(row, list) or not isinstance(name, str):
+            raise _Odd
+
+        def get(key: str, row: list[Any] = row) -> Any:
+            i = col.get(key)
+            return row[i] if i is not None and i < len(row) else None
+
+        param_lists = get("params") or []
+        combos = list(itertools.product(*param_lists)) if param_lists else [()]
+        n = len(combos)
+        bench_idx.append(np.full(n, len(bench_names), dtype=np.int32))
+        bench_names.append(name)
+        for combo in combos:
+            strs = tuple(str(p) for p in combo)
+            p_idx.append(pjson.setdefault(strs, len(pjson)))
+            ps = entry_name(name, list(strs))[len(name):]
+            s_idx.append(pstr.setdefault(ps, len(pstr)))
+        for out, key in stats:
+            floats[out].append(_floats(get(key), n))
+        floats["duration_s"].append(np.full(n, _float(get("duration"))))
+        vj = json.dumps(get("version"))
+        v_idx.append(np.full(n, vjson.setdefault(vj, len(vjson)), dtype=np.int32))
+        started = get("started_at")
+        if isinstance(started, int) and not isinstance(started, bool) and -(2**63) <= started < 2**63:
+            started_int.extend([started] * n)
+            started_raw.extend([None] * n)
+        else:
+            started_int.extend([None] * n)
+            started_raw.extend([None if started is None else json.dumps(started)] * n)
+        samples_all = get("samples")
+        for j in range(n):
+            smp = samples_all[j] if isinstance(samples_all, list) and j < len(samples_all) else None
+            if isinstance(smp, list):
+                smp = [float(x) for x in smp if x is not None]
+            samples.append(smp if isinstance(smp, list) and smp else None)
+    n_rows = len(p_idx)
+    if n_rows == 0:
+        return meta, None
+
+    def dict_array(indices: Any, values: Sequence[str]) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), pa.array(values, pa.string()))
+
+    schema = _schema()
+    arrays = {
+        "file_id": pa.array(np.full(n_rows, fid, dtype=np.int32)),
+        "row": pa.array(np.arange(n_rows, dtype=np.int32)),
+        "benchmark": dict_array(np.concatenate(bench_idx), bench_names),
+        "params": dict_array(p_idx, [json.dumps(list(k)) for k in pjson]),
+        "param_str": dict_array(s_idx, list(pstr)),
+        **{c: pa.array(np.concatenate(v)) for c, v in floats.items()},
+        "samples": pa.array(samples, pa.list_(pa.float64())),
+        "version": dict_array(np.concatenate(v_idx), list(vjson)),
+        "started_at": pa.array(started_int, pa.int64()),
+        "started_at_raw": pa.array(started_raw, pa.string()).dictionary_encode(),
+    }
+    return meta, pa.Table.from_arrays([arrays[f.name] for f in schema], schema=schema)
 
 
 # --------------------------------------------------------------------------- the store
