@@ -283,6 +283,7 @@ def test_scan_bound_false_alarm_rate():
     rng = np.random.default_rng(11)
     for n in (12, 40):
         rate = sum(bool(segment_series(rng.normal(0, 0.02, n))) for _ in range(300)) / 300
+        print(f"\nscan bound: {rate:.1%} of 300 change-free normal series of {n} revisions get a candidate")
         assert 0.005 <= rate <= 0.075, (n, rate)
 
 
