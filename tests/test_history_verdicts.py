@@ -265,3 +265,55 @@ def test_django_broad_shift_is_one_group_not_26_code_regressions(capsys):
     main(["regressions", "--results-dir", str(DJANGO), "--no-cache", "--all"])
     out = capsys.readouterr().out
     assert "broad shift on ubuntu-22.04" in out and max(map(len, out.splitlines())) <= 120
+
+
+# --------------------------------------------------------------------------- compare --explain
+
+EXPLAIN_DOC = ("torchperf compare 95e88875 d2b3dd1d --results-dir tests/data/asv-real/results "
+               "--no-cache --explain")
+
+
+def test_compare_explain_says_why_the_two_analyses_differ():
+    from torchperf.history import compare_revisions
+    from torchperf.history.verdicts import explain_compare
+
+    df = load_results(REAL / "results", cache=False)
+    c = json.loads((REAL / "truth.json").read_text())["commits"]
+    # a one-commit spike (15): compare flags it, the change points do not
+    ex = explain_compare(df, compare_revisions(df, c[14], c[15]))
+    (key,) = [k for k in ex if k[2].endswith("time_outlier")]
+    e = ex[key]
+    assert e["compare"]["verdict"] == "regression" and e["regressions"]["verdict"] == "none"
+    assert "no level shift" in e["reason"]
+    # a 5% step (16): the change point finds it on its segments, two single values do not
+    ex = explain_compare(df, compare_revisions(df, c[15], c[16]))
+    e = next(v for k, v in ex.items() if k[2].endswith("time_small_step"))
+    assert e["regressions"]["verdict"] == "regression" and e["compare"]["verdict"] != "regression"
+    (cp,) = e["regressions"]["change_points"]
+    assert cp["commit_after"] == c[16] and cp["n_before"] >= 3 and cp["n_after"] >= 3
+    assert re.search(r"segments of \d+ and \d+ revisions", e["reason"])
+    # a step inside A..B, not at B
+    ex = explain_compare(df, compare_revisions(df, c[5], c[29]))
+    assert all(k[2] != "benchmarks.Steps.time_regress" for k in ex)  # both call it a regression
+    # the newest revisions: too few after B for a change point
+    ex = explain_compare(df, compare_revisions(df, c[27], c[29]), change_points=[])
+    assert all("after B" in e["reason"] or "no level shift" in e["reason"] for e in ex.values())
+
+
+def test_compare_explain_cli_as_documented(monkeypatch, capsys):
+    import shlex
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "history.md").read_text()
+    assert EXPLAIN_DOC in doc
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    rc = main(shlex.split(EXPLAIN_DOC)[1:])
+    out = capsys.readouterr().out
+    assert rc in (0, 1)
+    assert "compare vs regressions (change points) on 95e88875..d2b3dd1d: 2 series differ." in out
+    assert "time_small_step" in out.split("series differ.")[1]
+    assert max(map(len, out.split("series differ.")[1].splitlines())) <= 120
+    main(shlex.split(EXPLAIN_DOC)[1:] + ["--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    ex = {r["benchmark"]: r["explanation"] for r in rows}
+    assert ex["benchmarks.Steps.time_small_step"]["regressions"]["verdict"] == "regression"
+    assert ex["benchmarks.Flat.time_flat"] is None

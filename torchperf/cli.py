@@ -586,6 +586,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         df, args.a, args.b, confidence_level=args.confidence_level, fdr=args.fdr
     )
     rows = _finding_rows(findings)
+    explained: dict[Any, Any] = {}
+    if args.explain:
+        from torchperf.history.verdicts import explain_compare
+
+        explained = explain_compare(df, findings, fdr=args.fdr)
+        for r in rows:
+            r["explanation"] = explained.get(
+                (r["machine"], r["env"], r["benchmark"], tuple(r.get("params") or ())))
     if args.format == "json":
         _print_json(rows)
     else:
@@ -593,6 +601,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _out(_table(shown, [*_FINDING_COLUMNS, ("verdict", "verdict"), ("evidence", "evidence")]))
         _out(f"\n{len(rows)} benchmark series compared; {len(rows) - len(shown)} equivalent not shown"
              " (--all shows them).")
+        if args.explain:
+            _out(f"\ncompare vs regressions (change points) on {args.a}..{args.b}: "
+                 f"{len(explained)} series differ.")
+            for (machine, env, bench, params), e in sorted(explained.items(), key=str):
+                name = f"{bench}({', '.join(params)})" if params else bench
+                _out(textwrap.fill(f"{name} [{machine}/{env}]: {e['reason']}", 120,
+                                   subsequent_indent="    "))
     found = any(r.get("direction") == "regression" and r.get("significant", True) for r in rows
                 if r.get("verdict") in ("regression", "slower"))
     return EXIT_FOUND if found else EXIT_OK
@@ -960,6 +975,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--confidence-level", type=_probability("--confidence-level"), default=0.95)
     c.add_argument("--fdr", type=_probability("--fdr"), default=0.05)
     c.add_argument("--all", action="store_true", help="also list equivalent benchmarks")
+    c.add_argument(
+        "--explain", action="store_true",
+        help="say why `torchperf regressions` (change points) reaches a different verdict on "
+        "a series between the same two commits (segment sizes, method, q)",
+    )
     _add_cache_args(c)
     c.set_defaults(func=cmd_compare)
 

@@ -53,6 +53,7 @@ __all__ = [
     "broad_shifts",
     "context_frame",
     "environment_snapshots",
+    "explain_compare",
     "measured_groups",
     "pairwise_tail",
     "parse_environment_snapshot",
@@ -827,6 +828,133 @@ def assess_results(
     verdicts = assess(cps, context, pairwise=pairs, measured=measured,
                       broad_min_groups=broad_min_groups, broad_alpha=broad_alpha)
     return verdicts, start
+
+
+def explain_compare(
+    df: pd.DataFrame,
+    findings: Sequence[Any],
+    *,
+    change_points: Sequence[Any] | None = None,
+    min_size: int = 3,
+    **detect_kw: Any,
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Why ``compare A B`` and the change-point analysis disagree on a series, when they do.
+
+    ``compare_revisions`` tests the two commits' values alone (run-to-run noise from
+    the series' history); the change-point analysis (``torchperf regressions``) tests
+    a level shift between *segments* of revisions and needs ``min_size`` revisions
+    on each side, with one FDR family over every candidate of every series. They
+    can therefore differ: a one-commit spike or a step at the newest revisions is
+    seen by the first only; a small step whose segments are long is seen by the
+    second only, and a step inside ``A..B`` (not at B) too.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The history (:func:`torchperf.history.load_results`).
+    findings : sequence of Finding
+        ``compare_revisions(df, A, B)``.
+    change_points : sequence of ChangePoint, optional
+        ``detect_change_points(df, include_insignificant=True)`` (computed when omitted).
+    min_size : int, default 3
+        Revisions a change point needs on each side (the detector's ``min_size``).
+    **detect_kw
+        Passed to :func:`torchperf.history.detect_change_points`.
+
+    Returns
+    -------
+    dict
+        ``{(machine, env, benchmark, params): explanation}`` for each series whose
+        verdicts differ; an explanation holds ``compare`` (verdict, ratio, q,
+        noise model, n), ``regressions`` (verdict and the change points in
+        ``(A, B]`` with ratio, q, segment sizes and method; the nearest
+        insignificant candidate when none is significant), ``revisions_after_b``
+        and ``reason`` (one sentence).
+
+    """
+    from torchperf.history.changepoints import detect_change_points
+
+    if not findings:
+        return {}
+    if change_points is None:
+        change_points = detect_change_points(df, include_insignificant=True, **detect_kw)
+    revision_of = dict(zip(df["commit"], df["revision"], strict=False))
+    first = _Pairwise(findings[0])
+    ra, rb = revision_of[first.commit_before], revision_of[first.commit_after]
+    lo, hi = min(ra, rb), max(ra, rb)
+    by_series: dict[tuple[Any, ...], list[Any]] = {}
+    for c in change_points:
+        rev = int(revision_of.get(c.commit_after, -1))
+        if lo < rev <= hi:
+            by_series.setdefault(_key(c), []).append(c)
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for f in findings:
+        d = f.to_dict()
+        pf = _Pairwise(f)
+        key = _key(pf)
+        cps = sorted(by_series.get(key, []), key=lambda c: revision_of[c.commit_after])
+        sig = [c for c in cps if c.significant]
+        lib = str(pf.metric_direction) != "higher_is_better"
+        if sig:
+            net = math.prod(float(c.ratio) for c in sig)
+            net = net if rb >= ra else 1 / net
+            cp_verdict = "regression" if _badness(net, lib) > 1 else "improvement"
+        else:
+            cp_verdict = "none"
+        cmp_verdict = d.get("verdict")
+        cmp_dir = cmp_verdict if cmp_verdict in ("regression", "improvement") else "none"
+        if cmp_dir == cp_verdict:
+            continue
+        series_revs = sorted(int(r) for r in df.loc[
+            (df["machine"] == pf.machine) & (df["env_name"] == pf.env) & (df["benchmark"] == pf.benchmark)
+            & (df["params"].map(tuple) == pf.params), "revision"].unique())
+        after_b = sum(r > hi for r in series_revs)
+        before_a = sum(r <= lo for r in series_revs)
+        cp_info = [
+            {"commit_before": c.commit_before, "commit_after": c.commit_after, "ratio": float(c.ratio),
+             "q_value": float(c.q_value), "significant": bool(c.significant),
+             "n_before": int(c.n_before), "n_after": int(c.n_after), "method": c.method}
+            for c in cps
+        ]
+        q = d.get("q_value")
+        cmp_text = (f"compare: {cmp_verdict}, ratio {pf.ratio:.3f} [{pf.ci_low:.3f}, {pf.ci_high:.3f}], "
+                    f"q = {q:.3g}" if isinstance(q, float) else f"compare: {cmp_verdict}")
+        cmp_text += f" (one value per commit, noise model {d.get('noise_model', '?')})"
+        if sig:
+            c = sig[0]
+            where = "at B" if c.commit_after == pf.commit_after else f"inside A..B, at {c.commit_after[:8]}"
+            reason = (f"{cmp_text}; regressions: {cp_verdict} {where}, ratio {float(c.ratio):.3f}, "
+                      f"q = {float(c.q_value):.3g}, segments of {c.n_before} and {c.n_after} revisions "
+                      f"({c.method}): the segment means are more precise than two single values")
+            if c.commit_after != pf.commit_after:
+                reason += ", and A and B are not the two commits either side of the change"
+        elif after_b < min_size:
+            reason = (f"{cmp_text}; regressions: no change point, because only {after_b} revision(s) "
+                      f"of this series come after B and a change point needs {min_size} on each side "
+                      "(the newest revisions are compared pairwise by `torchperf regressions` instead)")
+        elif before_a < min_size:
+            reason = (f"{cmp_text}; regressions: no change point, because only {before_a} revision(s) "
+                      f"come before A and a change point needs {min_size} on each side")
+        elif cps:
+            c = min(cps, key=lambda c: float(c.q_value))
+            reason = (f"{cmp_text}; regressions: a candidate at {c.commit_after[:8]} (ratio "
+                      f"{float(c.ratio):.3f}, segments of {c.n_before} and {c.n_after} revisions, "
+                      f"{c.method}) is not significant after FDR across all series (q = {float(c.q_value):.3g})"
+                      " or below the threshold")
+        else:
+            reason = (f"{cmp_text}; regressions: no level shift in A..B: the levels of the revisions "
+                      "around it do not differ (a one-commit excursion that did not persist, or noise "
+                      "that the two-commit test cannot tell from a change)")
+        out[key] = {
+            "compare": {"verdict": cmp_verdict, "ratio": pf.ratio, "q_value": q,
+                        "noise_model": d.get("noise_model"), "n_before": d.get("n_before"),
+                        "n_after": d.get("n_after")},
+            "regressions": {"verdict": cp_verdict, "change_points": cp_info},
+            "revisions_before_a": before_a,
+            "revisions_after_b": after_b,
+            "reason": reason + ".",
+        }
+    return out
 
 
 def select_verdicts(
