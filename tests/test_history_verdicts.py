@@ -312,7 +312,7 @@ def test_compare_explain_cli_as_documented(monkeypatch, capsys):
     assert "compare vs regressions (change points) on 95e88875..d2b3dd1d: 2 series differ." in out
     assert "time_small_step" in out.split("series differ.")[1]
     assert max(map(len, out.split("series differ.")[1].splitlines())) <= 120
-    main(shlex.split(EXPLAIN_DOC)[1:] + ["--format", "json"])
+    main([*shlex.split(EXPLAIN_DOC)[1:], "--format", "json"])
     rows = json.loads(capsys.readouterr().out)
     ex = {r["benchmark"]: r["explanation"] for r in rows}
     assert ex["benchmarks.Steps.time_small_step"]["regressions"]["verdict"] == "regression"
