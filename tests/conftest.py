@@ -1,9 +1,10 @@
 """Shared test setup.
 
 * The history cache of every test run lives in a temporary folder.
-* The trials/failures table of the reliability run (``pytest -m reliability``): tests
-  marked ``reliability`` add one row per check to ``reliability_table``; the table is
-  printed at the end of the session (the figures of docs/reliability.md).
+* The trials/failures table of the reliability run (``pytest -m reliability``): every
+  test marked ``reliability`` is one row (trials and failures as it records them with
+  ``record_property``); the table is printed at the end of the session (the figures of
+  docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -25,10 +26,36 @@ def _history_cache_in_tmp(tmp_path_factory):
 _ROWS: list[dict[str, Any]] = []
 
 
-@pytest.fixture
-def reliability_table() -> list[dict[str, Any]]:
-    """Rows ``{"check", "trials", "failures", ...}`` for the closing table."""
-    return _ROWS
+def pytest_runtest_logreport(report: Any) -> None:
+    """Record one row per test marked ``reliability``.
+
+    Trials: the number of ``record_property("example", 1)`` calls (hypothesis
+    examples), else a ``record_property("trials", n)``, else 1 (one scenario).
+    Failures: a ``record_property("failures", n)``, else 1 if the test failed.
+    """
+    if "reliability" not in report.keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        props: dict[str, Any] = {}
+        examples = 0
+        for key, value in report.user_properties:
+            if key == "example":
+                examples += 1
+            else:
+                props[key] = value
+        trials = examples or int(props.get("trials", 1))
+        failures = int(props.get("failures", 0 if report.passed else 1))
+        if report.failed and failures == 0:
+            failures = 1
+        _ROWS.append(
+            {
+                "check": report.nodeid.split("/")[-1],
+                "trials": trials if not report.skipped else 0,
+                "failures": failures,
+                "results lost": props.get("results lost", ""),
+                "detail": "skipped" if report.skipped else props.get("detail", ""),
+            }
+        )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -46,20 +73,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         tr.write_line("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
     total = sum(int(row.get("trials", 0)) for row in _ROWS)
     failed = sum(int(row.get("failures", 0)) for row in _ROWS)
-    tr.write_line(f"{total} trials, {failed} failures")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _short_measuring_window():
-    """Tests measure with a 5 ms window instead of timing.DEFAULT_WINDOW_S (0.2 s), to stay fast.
-
-    Benchmark reads the default when it is constructed, so every Benchmark and suite made in
-    a test (and the worker processes they start, which receive the resolved value) use it.
-    Tests of the window rule pass ``window_s`` explicitly.
-    """
-    from torchperf import timing
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(timing, "DEFAULT_WINDOW_S", 0.005)
-    yield
-    mp.undo()
+    tr.write_line(f"{len(_ROWS)} checks, {total} trials, {failed} failures")

@@ -34,6 +34,8 @@ from torchperf.errors import CorruptResultsWarning, ModelFailureWarning, Results
 from torchperf.fileio import LOCK_FILE_NAME, directory_lock, read_json
 from torchperf.suite import BenchmarkSuite, load_run
 
+pytestmark = pytest.mark.reliability  # `pytest -m reliability` prints the trials/failures table
+
 MODULE = "tpf_fault_models"
 METRICS = ("latency", "throughput", "accuracy", "memory", "size")
 ENV = {"machine": "fault-tests"}
@@ -609,7 +611,7 @@ KILL_TRIALS = 20
 @pytest.mark.slow
 @pytest.mark.reliability
 @pytest.mark.parametrize("signame", ["SIGKILL", "SIGINT"])
-def test_kill_rerun_over_a_previous_complete_run(mods, tmp_path, monkeypatch, signame, reliability_table):
+def test_kill_rerun_over_a_previous_complete_run(mods, tmp_path, monkeypatch, signame, record_property):
     """A re-run (no --resume) into a directory holding a complete run, killed (SIGKILL) or
     interrupted (SIGINT, as Ctrl-C) at a seeded random moment: the previous results and
     their reports survive byte for byte, or the new run is complete and its reports match
@@ -674,15 +676,10 @@ def test_kill_rerun_over_a_previous_complete_run(mods, tmp_path, monkeypatch, si
         if problem:
             problems.append(f"trial {trial}: {problem}; rc {rc}; stderr {err[-500:]!r}")
         shutil.rmtree(out)
-    reliability_table.append(
-        {
-            "check": f"re-run over a complete run, {signame} at a random moment",
-            "trials": KILL_TRIALS,
-            "failures": len(problems),
-            "results lost": lost,
-            "detail": ", ".join(f"{k}: {v}" for k, v in outcomes.items()),
-        }
-    )
+    record_property("trials", KILL_TRIALS)
+    record_property("failures", len(problems))
+    record_property("results lost", lost)
+    record_property("detail", ", ".join(f"{k}: {v}" for k, v in outcomes.items()))
     assert not problems, "\n".join(problems)
     assert lost == 0
 
@@ -781,3 +778,88 @@ def test_ctrl_c_with_worker_processes_prints_no_worker_traceback(mods, tmp_path)
     assert "Traceback" not in err, err[-3000:]
     if proc.returncode == 130:
         assert "interrupted" in err and "--resume" in err
+
+
+# --------------------------------------------------------------------------- messages (issue 15.5)
+
+ASV_FIXTURE = Path(__file__).parent / "data" / "asv-history" / "results"
+
+
+def test_many_warnings_are_aggregated_with_a_log(tmp_path, capsys):
+    """40 unreadable asv files: 5 warning lines, '... and 35 more ...: see LOG', a total;
+    the log holds all 40."""
+    results = tmp_path / "results"
+    shutil.copytree(ASV_FIXTURE, results)
+    machine = results / "fixture-box"
+    for i in range(40):
+        (machine / f"{i:040x}-junk.json").write_text("{not json")
+    rc = cli.main(["regressions", "--results-dir", str(results), "--no-cache"])
+    err = capsys.readouterr().err
+    assert rc in (0, 1), err
+    lines = [ln for ln in err.splitlines() if "CorruptResultsWarning" in ln]
+    assert len(lines) == cli.WARNINGS_SHOWN + 1, err  # 5 shown + the "... and N more" line
+    more = [ln for ln in lines if "more CorruptResultsWarning" in ln]
+    assert more and "and 35 more" in more[0]
+    log = Path(more[0].rsplit("see ", 1)[1])
+    assert sum("CorruptResultsWarning" in ln for ln in log.read_text().splitlines()) == 40
+    assert "warning(s) in all" in err
+    log.unlink()
+
+
+def test_missing_benchmarks_json_warns_that_units_are_unknown(tmp_path):
+    from torchperf.errors import TorchperfWarning
+    from torchperf.history import load_results
+
+    results = tmp_path / "results"
+    shutil.copytree(ASV_FIXTURE, results)
+    (results / "benchmarks.json").unlink()
+    with pytest.warns(TorchperfWarning, match="units and directions of the benchmarks are unknown"):
+        load_results(results, cache=False)
+
+
+def _saved_run(tmp_path: Path, mods) -> Path:
+    _, m = mods
+    out = tmp_path / "good"
+    suite = BenchmarkSuite(
+        {k: m.garbage[k] for k in HEALTHY}, None, out, warmup_runs=1, measurement_runs=3,
+        metrics=("size",), benchmark_kwargs={"number": 1, "environment": ENV},
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        suite.run_full_benchmark()
+    return out
+
+
+def test_disk_full_and_file_in_the_way_name_the_path_and_the_remedy(mods, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from torchperf import fileio
+
+    good = _saved_run(tmp_path, mods)
+    # "File exists": --output names an existing file
+    rc = cli.main(["report", str(good / "results.json"), "--output", str(good / "results.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(good / "results.json") in err and "remove or rename it" in err, err
+    # "No space left on device" while writing (the OSError from write/fsync names no file)
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", full)
+    rc = cli.main(["report", str(good / "results.json"), "--output", str(tmp_path / "again")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert "No space left on device" in err and str(tmp_path / "again") in err
+    assert "free some space" in err and "--output DIR" in err, err
+
+
+def test_compare_says_a_directory_is_not_a_results_file(mods, tmp_path, capsys):
+    good = _saved_run(tmp_path, mods)
+    empty = tmp_path / "empty-dir"
+    empty.mkdir()
+    rc = cli.main(["compare", str(empty), str(good / "results.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{empty} is a directory without a results.json" in err, err
+    assert "Traceback" not in err and err.count("\n") == 1
+    # a run directory holding results.json is accepted as the run
+    rc = cli.main(["compare", str(good), str(good / "results.json")])
+    assert rc == 0, capsys.readouterr().err

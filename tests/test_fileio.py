@@ -126,6 +126,7 @@ def test_read_asv_config_with_comments_with_and_without_json5(tmp_path, monkeypa
 # --------------------------------------------------------------------------- lock file (issue 15.1)
 
 
+@pytest.mark.reliability
 def test_lock_does_not_follow_a_planted_symlink(tmp_path):
     """A symlink at OUT/.torchperf.lock must not let a run truncate or write its target."""
     from torchperf.errors import OutputLockedError
@@ -151,6 +152,7 @@ def test_lock_does_not_follow_a_planted_symlink(tmp_path):
     assert not (tmp_path / "created-elsewhere").exists()
 
 
+@pytest.mark.reliability
 def test_lock_refuses_hard_links_and_non_regular_files(tmp_path):
     from torchperf.errors import OutputLockedError
     from torchperf.fileio import LOCK_FILE_NAME, directory_lock
@@ -171,6 +173,7 @@ def test_lock_refuses_hard_links_and_non_regular_files(tmp_path):
             pass
 
 
+@pytest.mark.reliability
 def test_lock_file_is_never_truncated(tmp_path):
     """A regular file that torchperf did not write keeps every byte; torchperf's own
     holder line is overwritten in place (fixed-size block), never truncated."""

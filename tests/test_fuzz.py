@@ -23,6 +23,8 @@ from torchperf.errors import CorruptResultsWarning, TorchperfError
 from torchperf.result import BenchmarkResult
 from torchperf.suite import load_run, normalize_run, save_run
 
+pytestmark = pytest.mark.reliability  # `pytest -m reliability` prints the trials/failures table
+
 SETTINGS = settings(
     max_examples=120,
     deadline=None,
@@ -89,7 +91,8 @@ def _expect_documented(fn, *args, **kw):
 
 @SETTINGS
 @given(doc=json_values)
-def test_normalize_run_on_arbitrary_json(doc):
+def test_normalize_run_on_arbitrary_json(doc, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _expect_documented(normalize_run, doc)
@@ -99,7 +102,8 @@ def test_normalize_run_on_arbitrary_json(doc):
 
 @SETTINGS
 @given(doc=json_values)
-def test_result_from_dict_on_arbitrary_json(doc):
+def test_result_from_dict_on_arbitrary_json(doc, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _expect_documented(BenchmarkResult.from_dict, doc)
@@ -137,7 +141,8 @@ def _replace(obj, path, value):
 @given(
     edits=st.lists(st.tuples(st.sampled_from(ALL_PATHS), json_values), min_size=1, max_size=3),
 )
-def test_load_run_on_mutated_valid_files(edits, tmp_path_factory):
+def test_load_run_on_mutated_valid_files(edits, tmp_path_factory, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     doc = VALID
     for path, value in edits:
         try:
@@ -160,7 +165,8 @@ def test_load_run_on_mutated_valid_files(edits, tmp_path_factory):
     cut=st.integers(0, 10_000),
     flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
 )
-def test_load_run_on_byte_damaged_files(cut, flips, tmp_path_factory):
+def test_load_run_on_byte_damaged_files(cut, flips, tmp_path_factory, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     raw = bytearray(json.dumps(VALID).encode())
     for pos, byte in flips:
         raw[pos % len(raw)] = byte
@@ -210,7 +216,8 @@ def parse_only(monkeypatch, tmp_path):
 
 @SETTINGS
 @given(argv=st.lists(argv_token, max_size=6))
-def test_cli_parsing_never_raises_unhandled(argv, parse_only, capsys):
+def test_cli_parsing_never_raises_unhandled(argv, parse_only, capsys, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     try:
         code = cli.main(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)
@@ -240,7 +247,8 @@ def _asv_fixture(tmp_path: Path) -> Path:
     cut=st.integers(0, 100_000),
     doc=json_values,
 )
-def test_asv_results_loader_skips_corrupt_files(mode, cut, doc, tmp_path_factory):
+def test_asv_results_loader_skips_corrupt_files(mode, cut, doc, tmp_path_factory, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     history = pytest.importorskip("torchperf.history", reason="torchperf.history not built yet")
     load_results = getattr(history, "load_results", None)
     if load_results is None:

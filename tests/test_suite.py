@@ -177,6 +177,7 @@ def test_strict_failure_saves_then_raises(tmp_path):
 # --------------------------------------------------------------------------- interrupts and resume
 
 
+@pytest.mark.reliability
 def test_keyboard_interrupt_in_model_keeps_finished_results_and_resume(tmp_path):
     healthy, stopper = Tiny("healthy"), Interrupter("stopper", at_call=3)
     suite = make_suite([healthy, stopper], tmp_path)
@@ -586,6 +587,7 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.reliability
 def test_interrupted_rerun_keeps_previous_complete_run_and_reports(tmp_path):
     first = make_suite([Tiny("a"), Tiny("b")], tmp_path, metrics=("latency", "size"))
     first.run_full_benchmark(report=True)
@@ -618,6 +620,7 @@ def test_interrupted_rerun_keeps_previous_complete_run_and_reports(tmp_path):
     assert all(p.parent == out for p in resumed.report_files.values())
 
 
+@pytest.mark.reliability
 def test_completed_run_without_reports_removes_the_stale_ones(tmp_path):
     first = make_suite([Tiny("a")], tmp_path, metrics=("size",))
     first.run_full_benchmark(report=True)
@@ -632,6 +635,7 @@ def test_completed_run_without_reports_removes_the_stale_ones(tmp_path):
     assert "b" in (out / "report.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.reliability
 def test_promotion_killed_halfway_is_completed_by_the_next_lock(tmp_path, monkeypatch):
     """A run killed between the renames of its promotion: the journal makes the next
     command that takes the lock finish the same promotion (roll forward)."""
@@ -665,6 +669,7 @@ def test_promotion_killed_halfway_is_completed_by_the_next_lock(tmp_path, monkey
     assert csv_models == {"a", "b"}  # the reports were promoted with the results
 
 
+@pytest.mark.reliability
 def test_staging_dir_symlink_is_refused(tmp_path):
     from torchperf.errors import OutputLockedError
 

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from torchperf.result import BenchmarkResult
@@ -20,7 +20,12 @@ from torchperf.text import (
     utf8_safe,
 )
 
-SETTINGS = settings(max_examples=300, deadline=None, database=None, derandomize=True)
+pytestmark = pytest.mark.reliability  # `pytest -m reliability` prints the trials/failures table
+
+SETTINGS = settings(
+    max_examples=300, deadline=None, database=None, derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 HOSTILE = [
     "sur\ud800rogate",
@@ -52,7 +57,8 @@ def test_hostile_names_are_escaped_visibly(name):
 
 @given(st.text(max_size=200))
 @SETTINGS
-def test_display_name_is_bounded_visible_and_stable(name):
+def test_display_name_is_bounded_visible_and_stable(name, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     label = display_name(name)
     assert len(label) <= DISPLAY_MAX_LENGTH
     assert _visible(label)
@@ -65,7 +71,8 @@ def test_display_name_is_bounded_visible_and_stable(name):
 
 @given(st.lists(st.text(min_size=0, max_size=80), max_size=12), st.text(max_size=60))
 @SETTINGS
-def test_display_names_are_unique(names, shared_prefix):
+def test_display_names_are_unique(names, shared_prefix, record_property):
+    record_property("example", 1)  # one trial of the reliability table
     names = [shared_prefix * 3 + n for n in names]
     labels = display_names(names)
     assert set(labels) == set(names)

@@ -9,6 +9,7 @@ error (one message, no traceback), 130 interrupted. Library errors
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from typing import Any
 from torchperf import __version__
 from torchperf.errors import InvalidParameterError, MissingDependencyError, TorchperfError
 from torchperf.metrics import METRIC_NAMES
+from torchperf.text import display_name, escape_text
 
 __all__ = ["build_parser", "main"]
 
@@ -549,9 +551,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two saved runs, or two revisions of an asv history."""
     a, b = Path(args.a), Path(args.b)
     for p in (a, b):
-        if p.suffix == ".json" and not p.is_file():
+        if p.suffix == ".json" and not p.exists():
             raise UsageError(f"results file {p} does not exist; check the path.")
-    if a.is_file() and b.is_file() and not args.results_dir:
+
+    def run_like(p: Path) -> bool:  # a results.json, or a run directory holding one
+        return p.is_file() or (p.is_dir() and (p / "results.json").is_file())
+
+    if not args.results_dir and (run_like(a) or run_like(b) or a.suffix == ".json" or b.suffix == ".json"):
+        for p in (a, b):
+            if p.is_dir() and not (p / "results.json").is_file():
+                unfinished = p / ".staging" / "results.json"
+                hint = (
+                    f"; an unfinished run is in {unfinished} (`torchperf run --resume --output {p}` "
+                    "completes it)"
+                    if unfinished.is_file()
+                    else ""
+                )
+                raise UsageError(
+                    f"{p} is a directory without a results.json, not a results file: compare takes "
+                    f"two results.json files (or two run directories that hold one){hint}. To "
+                    "compare asv revisions, pass --results-dir DIR."
+                )
+    if run_like(a) and run_like(b) and not args.results_dir:
         from torchperf.report import compare_runs
         from torchperf.suite import load_run
 
@@ -1086,15 +1107,85 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Distinct warnings of one category printed before the rest go to a log file.
+WARNINGS_SHOWN = 5
+
+
 def _report_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
-    """Print each distinct warning once, with how often it occurred (not once per sample)."""
+    """Print each distinct warning once, with how often it occurred (not once per sample).
+
+    Of each warning category, the first :data:`WARNINGS_SHOWN` distinct messages
+    are printed; the rest are counted (``... and N more: see LOG``) and every
+    message is written to a log file in the temporary directory.
+    """
     counts: dict[tuple[str, str], int] = {}
     for w in caught:
         key = (w.category.__name__, str(w.message))
         counts[key] = counts.get(key, 0) + 1
+    per_category: dict[str, int] = {}
+    hidden: dict[str, int] = {}
     for (category, message), n in counts.items():
+        per_category[category] = per_category.get(category, 0) + 1
+        if per_category[category] > WARNINGS_SHOWN:
+            hidden[category] = hidden.get(category, 0) + n
+            continue
         times = f" (x{n})" if n > 1 else ""
-        _err(f"torchperf: {category}{times}: {message}")
+        _err(f"torchperf: {category}{times}: {display_name(message, 2000)}")
+    if not hidden:
+        return
+    log = _write_warning_log(counts)
+    for category, n in hidden.items():
+        _err(f"torchperf: ... and {n} more {category} warning(s): see {log}")
+    total = sum(counts.values())
+    _err(f"torchperf: {total} warning(s) in all ({len(counts)} distinct).")
+
+
+def _write_warning_log(counts: Mapping[tuple[str, str], int]) -> str:
+    """Write every distinct warning (with its count) to a new log file; return its path."""
+    import tempfile
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="torchperf-warnings-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            for (category, message), n in counts.items():
+                fh.write(f"{category}\t{n}\t{escape_text(message)}\n")
+    except OSError as exc:
+        return f"(the log could not be written: {exc.strerror or exc})"
+    return path
+
+
+_ERRNO_REMEDIES = {
+    errno.ENOSPC: "the file system holding it is full: free some space there, or write to another "
+    "directory (--output DIR)",
+    errno.EDQUOT: "your disk quota there is used up: free some space, or write to another "
+    "directory (--output DIR)",
+    errno.EEXIST: "a file is in the way where a directory is needed: remove or rename it, or choose "
+    "another --output directory",
+    errno.ENOTDIR: "a part of the path is a file, not a directory: fix the path, or choose another "
+    "--output directory",
+    errno.EACCES: "permission denied: write to a directory you own (--output DIR), or fix the "
+    "permissions",
+    errno.EPERM: "operation not permitted: write to a directory you own (--output DIR), or fix the "
+    "permissions",
+    errno.EROFS: "the file system is read-only: write to another directory (--output DIR)",
+    errno.ENAMETOOLONG: "the path is too long: use a shorter --output path",
+    errno.EISDIR: "it is a directory: pass a file there (for a run, DIR/results.json)",
+}
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line naming the path, what went wrong and what to do."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    what = exc.strerror or str(exc)
+    where = f" ({' -> '.join(paths)})" if paths else ""
+    remedy = _ERRNO_REMEDIES.get(exc.errno or -1, "check the path and that its directory is writable")
+    saved = (
+        " Files already written are complete (atomic writes); `torchperf run --resume` continues "
+        "an interrupted run."
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        else ""
+    )
+    return f"{what}{where}: {remedy}.{saved}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1116,8 +1207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:  # unwritable output directory, disk full, ...
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        _err(f"torchperf {args.command}: error: {exc.strerror or exc}{where}")
+        _err(f"torchperf {args.command}: error: {_os_error_message(exc)}")
         return EXIT_USAGE
     finally:
         _report_warnings(caught)

@@ -237,6 +237,16 @@ def load_env_facts(results_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def _read_benchmarks(root: Path) -> dict[str, Any]:
     path = root / "benchmarks.json"
     if not path.exists():
+        from torchperf.errors import TorchperfWarning
+
+        warnings.warn(
+            f"{path} is missing, so the units and directions of the benchmarks are unknown: "
+            "values are shown without units and lower is taken as better. Copy benchmarks.json "
+            "from the asv results directory these results came from, or run `asv run` "
+            "(it writes benchmarks.json).",
+            TorchperfWarning,
+            stacklevel=3,
+        )
         return {}
     try:
         data = read_json(path, what="asv benchmarks.json")
