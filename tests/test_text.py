@@ -55,7 +55,7 @@ def test_hostile_names_are_escaped_visibly(name):
     assert escape_text("keep\nthis", keep="\n") == "keep\nthis"
 
 
-@given(st.text(max_size=200))
+@given(name=st.text(max_size=200))
 @SETTINGS
 def test_display_name_is_bounded_visible_and_stable(name, record_property):
     record_property("example", 1)  # one trial of the reliability table
@@ -69,7 +69,7 @@ def test_display_name_is_bounded_visible_and_stable(name, record_property):
         assert label.endswith(name_digest(name))  # abbreviated with the full name's hash
 
 
-@given(st.lists(st.text(min_size=0, max_size=80), max_size=12), st.text(max_size=60))
+@given(names=st.lists(st.text(min_size=0, max_size=80), max_size=12), shared_prefix=st.text(max_size=60))
 @SETTINGS
 def test_display_names_are_unique(names, shared_prefix, record_property):
     record_property("example", 1)  # one trial of the reliability table
