@@ -257,3 +257,24 @@ def test_readme_history_commands_run_as_written(tmp_path, monkeypatch, capsys):
     head = git(repo, "rev-parse", "HEAD")
     assert Path(f"pareto-{head[:8]}.png").exists()
     assert "benchmark series compared" in ran["compare"][1]
+
+
+def test_regressions_use_git_order_and_since_takes_a_ref(project, monkeypatch, capsys):
+    """The injected +25% step lands at its commit in git order, although asv's dates are shuffled."""
+    from torchperf.cli import main
+
+    dest, m = project
+    monkeypatch.chdir(dest)
+    rc = main(["regressions", "--no-cache", "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    reg = [r for r in rows if r["benchmark"].endswith("time_regress")]
+    assert [r["commit_after"] for r in reg] == [m["new"][12]] and reg[0]["status"] == "open"
+    # --since with a git ref: only changes after HEAD~10 (revision 19 of main) are listed
+    main(["regressions", "--no-cache", "--all", "--format", "json", "--since", "HEAD~10"])
+    rows = json.loads(capsys.readouterr().out)
+    after = set(m["new"][20:])
+    assert rows and all(r["commit_after"] in after for r in rows)
+    main(["regressions", "--no-cache", "--since", "v1.0", "--all"])
+    out = capsys.readouterr().out
+    assert "time_two_steps" in out and "time_regress" not in out
