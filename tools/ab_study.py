@@ -163,6 +163,7 @@ if __name__ == "__main__":
 def study(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     out = open(args.out, "a", encoding="utf-8")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally: stop the hogs
     hogs = start_hogs(args.hogs)
     deadline = time.monotonic() + 60 * args.minutes
     try:
@@ -173,7 +174,8 @@ def study(args: argparse.Namespace) -> None:
             print("verified CPU-time ratios:", {k: round(v, 4) for k, v in ratios.items()}, flush=True)
         round_no = 0
         while time.monotonic() < deadline:
-            trials = [(w, pct, tool) for w in args.workloads for pct in args.pcts for tool in args.tools]
+            trials = [(w, pct, tool) for w in args.workloads for pct in args.pcts for tool in args.tools
+                      if tool == "ab" or not args.comparison_pcts or pct in args.comparison_pcts]
             rng.shuffle(trials)
             for w, pct, tool in trials:
                 if time.monotonic() >= deadline:
@@ -240,6 +242,9 @@ def main() -> int:
     p.add_argument("--tools", nargs="+", default=["ab", "pyperf", "sequential"])
     p.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
     p.add_argument("--pcts", nargs="+", type=int, default=[100, 102, 105, 110])
+    p.add_argument("--comparison-pcts", nargs="+", type=int, default=None,
+                   help="run pyperf and sequential only at these pcts (default: all); spends a "
+                        "short study's time on torchperf ab's own targets")
     p.add_argument("--max-time", type=float, default=60.0, help="torchperf ab --max-time")
     p.add_argument("--seq-processes", type=int, default=10)
     p.add_argument("--hogs", type=int, default=2)
