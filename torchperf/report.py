@@ -814,7 +814,7 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
         out.append(
             f"Each model vs **{e(data['baseline'])}**: ratio (candidate / baseline; geometric means of the samples "
             "or of per-process medians, accuracies paired by example) with the "
-            f"{cl} confidence interval of its test (the interval excludes 1 exactly when p < α), the test's "
+            f"{cl} confidence interval of its test (the interval excludes 1 exactly when p is below α), the test's "
             f"p-value and the p-value adjusted with {method} across "
             f"the {first['family_size']} statistical comparisons of this report. Exact comparisons (no spread in "
             "either sample, e.g. model size) carry no p-value and are not in the family. A verdict of regression or "
