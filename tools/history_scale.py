@@ -138,8 +138,8 @@ def write_asv_history(root: Path, n_rev: int, n_series: int, seed: int = 0) -> i
     return n_rev * n_series
 
 
-def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
-    """Run a command; (wall s, peak RSS MB, exit code, last stderr line)."""
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, int, str]:
+    """Run a command; (wall s, CPU s, peak RSS MB, exit code, last stderr line)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     err = p.stderr.read() if p.stderr else ""
@@ -147,7 +147,7 @@ def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, in
     p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or [""]
-    return wall, ru.ru_maxrss / 1024, p.returncode, last[0]
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, p.returncode, last[0]
 
 
 def store_mode(args: argparse.Namespace) -> int:
@@ -168,13 +168,13 @@ def store_mode(args: argparse.Namespace) -> int:
         write_asv_history(tiny, 10, 2)
     cmd = [sys.executable, "-m", "torchperf", "regressions", "--results-dir"]
     print(f"load: {open('/proc/loadavg').read().split()[:3]}")
-    base = min(run_measured([*cmd, str(tiny), "--cache-dir", str(work / "tiny-cache")], env)[1]
+    base = min(run_measured([*cmd, str(tiny), "--cache-dir", str(work / "tiny-cache")], env)[2]
                for _ in range(2))
     print(f"baseline (interpreter + imports, 20-value history): peak RSS {base:.0f} MB")
 
-    def report(label: str, wall: float, rss: float, code: int, last: str) -> None:
+    def report(label: str, wall: float, cpu: float, rss: float, code: int, last: str) -> None:
         per = (rss - base) * 2**20 / n_values
-        print(f"{label:<34} {wall:7.1f} s   peak RSS {rss:7.0f} MB   "
+        print(f"{label:<34} {wall:7.1f} s wall  {cpu:7.1f} s CPU   peak RSS {rss:7.0f} MB   "
               f"({per:6.1f} B/value above baseline)   exit {code}")
         if code not in (0, 1):
             print(f"    stderr: {last}")
