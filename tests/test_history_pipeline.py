@@ -138,3 +138,20 @@ def test_group_results_are_reused_only_while_their_inputs_are_unchanged(tmp_path
     again, _ = stream_change_points(root, cache=store, include_insignificant=True)
     assert len(calls) == len(HistoryStore(root, store).update().group_paths())
     assert again == _whole(root)
+
+
+def test_scale_tool_writes_a_history_the_loader_reads(tmp_path):
+    """tools/history_scale.py --store's generator: valid asv results, as many values as asked."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    try:
+        from history_scale import write_asv_history
+    finally:
+        sys.path.pop(0)
+    n = write_asv_history(tmp_path / "r", 30, 45)
+    df = load_results(tmp_path / "r", cache=False)
+    assert n == len(df) == 30 * 45 and df["value"].notna().all()
+    assert df.groupby(["benchmark", "param_str"]).ngroups == 45
+    cps, _ = stream_change_points(tmp_path / "r", cache=tmp_path / "s", include_insignificant=True)
+    assert cps == _whole(tmp_path / "r")

@@ -291,3 +291,15 @@ def test_fast_reader_hands_odd_files_to_the_loader(tmp_path):
             assert slow is not None and _same(fast[1], slow), label
         _entry, table = store_mod._parse_file("box/x.json", path, "box", path.stat(), "", 7)
         assert (table is None) == (slow is None) and (table is None or _same(table, slow)), label
+
+
+def test_a_build_in_many_flushes_is_merged_and_equal(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_mod, "GROUP_TARGET_VALUES", 100)
+    monkeypatch.setattr(store_mod, "_FLUSH_ROWS", 50)
+    root = _copy(tmp_path)
+    store = tmp_path / "s"
+    df, _ = _load(root, store)
+    m = json.loads((store / "manifest.json").read_text())
+    assert m["n_groups"] > 1
+    assert all(len(v) <= store_mod._MAX_FRAGMENTS for v in m["fragments"].values())
+    pd.testing.assert_frame_equal(df, _load(root, False)[0])

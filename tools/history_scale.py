@@ -115,18 +115,13 @@ def write_asv_history(root: Path, n_rev: int, n_series: int, seed: int = 0) -> i
     for r in range(n_rev):
         y = np.exp(level + steps[r] + rng.normal(0, 0.02, n_series))
         spread = y * 0.03
+        cols = [np.round(a, 9).tolist() for a in (y, y - 2 * spread, y + 2 * spread, y - spread, y + spread)]
         results = {}
         i = 0
         for name, k in zip(names, per, strict=True):
-            v = y[i:i + k]
-            sp = spread[i:i + k]
-            results[name] = [
-                [float(f"{x:.6g}") for x in v], [[str(j) for j in range(k)]], "v1",
-                t0 + r * 3_600_000, 1.5,
-                [float(f"{x:.5g}") for x in v - 2 * sp], [float(f"{x:.5g}") for x in v + 2 * sp],
-                [float(f"{x:.5g}") for x in v - sp], [float(f"{x:.5g}") for x in v + sp],
-                [10] * k, [10] * k,
-            ]
+            v, lo, hi, q1, q3 = (c[i:i + k] for c in cols)
+            results[name] = [v, [[str(j) for j in range(k)]], "v1", t0 + r * 3_600_000, 1.5,
+                             lo, hi, q1, q3, [10] * k, [10] * k]
             i += k
         commit = f"{r:08x}" + "c0ffee" * 5 + "cafe"[: 40 - 8 - 30]
         commit = (commit + "0" * 40)[:40]
@@ -141,9 +136,11 @@ def write_asv_history(root: Path, n_rev: int, n_series: int, seed: int = 0) -> i
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, int, str]:
     """Run a command; (wall s, CPU s, peak RSS MB, exit code, last stderr line)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err = p.stderr.read() if p.stderr else ""
-    _, status, ru = os.wait4(p.pid, 0)
+    log = Path(os.environ.get("HISTORY_SCALE_STDERR", "/tmp/history_scale.stderr"))
+    with open(log, "w") as fh:  # progress lines, to follow a long run with tail -f
+        p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=fh, text=True)
+        _, status, ru = os.wait4(p.pid, 0)
+    err = log.read_text(errors="replace")
     p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or [""]

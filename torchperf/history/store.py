@@ -94,7 +94,9 @@ _RACY_NS = 2_000_000_000
 #: Target number of values per series group when a store is built.
 GROUP_TARGET_VALUES = 50_000
 #: Rows buffered across groups before fragments are written during a build.
-_FLUSH_ROWS = 250_000
+_FLUSH_ROWS = 4_000_000
+#: A group with more fragments than this is merged into one at the end of an update.
+_MAX_FRAGMENTS = 4
 
 #: ``progress(stage, done, total)``: stage is ``"parse"`` (results files) or ``"analyse"``
 #: (series groups); called after each unit of work.
@@ -892,6 +894,13 @@ class HistoryStore:
         for g, names in new_frags.items():
             m["fragments"].setdefault(g, []).extend(names)
             m["group_rows"][g] = m["group_rows"].get(g, 0) + new_rows.get(g, 0)
+        # a large build flushes every group several times: merge a group's fragments into one
+        for g, names in list(m["fragments"].items()):
+            if len(names) > _MAX_FRAGMENTS:
+                table = self._read_fragments(g, names)
+                if table is not None:
+                    m["fragments"][g] = [self._write_fragment(g, table)]
+                    m.setdefault("_obsolete", []).extend(names)
         obsolete = m.pop("_obsolete", [])
         self._write_manifest()
         for name in obsolete:
