@@ -331,6 +331,73 @@ def scan_windows(
     return s, k, e, z
 
 
+def _scan_hits(
+    y: np.ndarray, w: np.ndarray, *, min_size: int, max_side: int, df: float, alpha: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """The windows of :func:`scan_windows` whose scan-corrected p can reach ``alpha``.
+
+    Same windows and statistics, computed family by family with slices (no gathers) and
+    kept only when ``|z|`` reaches the critical value of the scan bound; returns
+    ``(s, k, e, z, m)`` with ``m`` the scan multiplier of the whole scan.
+    """
+    from scipy.special import stdtrit
+
+    n = int(y.size)
+    inner = _side_sizes(max(min_size, 3), max_side)
+    grid = np.array(inner)
+    cw = np.r_[0.0, np.cumsum(w)]
+    cy = np.r_[0.0, np.cumsum(w * y)]
+    small: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # edge families (gathered)
+    count = 0
+    for a in inner:
+        kk = np.arange(max(a, n - max_side), n - min_size + 1)
+        kk = kk[~np.isin(n - kk, grid)]
+        small.append((kk - a, kk, np.full(kk.size, n)))
+    for b in inner:
+        kk = np.arange(min_size, min(max_side, n - b) + 1)
+        kk = kk[~np.isin(kk, grid)]
+        small.append((np.zeros(kk.size, dtype=np.int64), kk, kk + b))
+    kk = np.arange(max(min_size, n - max_side), min(max_side, n - min_size) + 1)
+    kk = kk[~np.isin(kk, grid) & ~np.isin(n - kk, grid)]
+    small.append((np.zeros(kk.size, dtype=np.int64), kk, np.full(kk.size, n)))
+    count = sum(max(0, n - a - b + 1) for a in inner for b in inner) + sum(f[0].size for f in small)
+    m = _scan_multiplier(n, count)
+    crit = float(stdtrit(df, 1.0 - min(0.5, alpha / (2.0 * m)))) * (1 - 1e-9)
+    out_s, out_k, out_e, out_z = [], [], [], []
+    for a in inner:
+        for b in inner:
+            nk = n - a - b + 1
+            if nk <= 0:
+                continue
+            # windows (k - a, k, k + b) for k = a .. n - b, as slices of the cumulative sums
+            wl = cw[a:a + nk] - cw[0:nk]
+            wr = cw[a + b:a + b + nk] - cw[a:a + nk]
+            z = ((cy[a + b:a + b + nk] - cy[a:a + nk]) / wr - (cy[a:a + nk] - cy[0:nk]) / wl)
+            z /= np.sqrt(1.0 / wl + 1.0 / wr)
+            hit = np.flatnonzero(np.abs(z) >= crit)
+            if hit.size:
+                out_s.append(hit)
+                out_k.append(hit + a)
+                out_e.append(hit + a + b)
+                out_z.append(z[hit])
+    for fs, fk, fe in small:
+        if fk.size == 0:
+            continue
+        wl, wr = cw[fk] - cw[fs], cw[fe] - cw[fk]
+        z = ((cy[fe] - cy[fk]) / wr - (cy[fk] - cy[fs]) / wl) / np.sqrt(1.0 / wl + 1.0 / wr)
+        hit = np.abs(z) >= crit
+        if hit.any():
+            out_s.append(fs[hit])
+            out_k.append(fk[hit])
+            out_e.append(fe[hit])
+            out_z.append(z[hit])
+    if not out_s:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0), m
+    return (np.concatenate(out_s).astype(np.int64), np.concatenate(out_k).astype(np.int64),
+            np.concatenate(out_e).astype(np.int64), np.concatenate(out_z), m)
+
+
 def _t_sf2(t: float, df: float) -> float:
     from scipy.special import stdtr
 
@@ -425,10 +492,10 @@ def _scan_series(
     y: np.ndarray, v: np.ndarray, *, min_size: int, max_side: int, alpha: float, df: float,
 ) -> list[tuple[int, int, int, float, float]]:
     """Candidates of one series: ``(s, k, e, z, p)`` with p corrected for every window scanned."""
-    s, k, e, z = scan_windows(y, 1.0 / v, min_size=min_size, max_side=max_side)
+    s, k, e, z, m = _scan_hits(y, 1.0 / v, min_size=min_size, max_side=max_side, df=df,
+                               alpha=alpha)
     if s.size == 0:
         return []
-    m = _scan_multiplier(y.size, s.size)
     p = _scan_p(z, m, df, alpha)
     return _greedy(s, k, e, z, p, alpha=alpha, max_cps=max(1, y.size // 2), y=y, w=1.0 / v,
                    min_size=min_size)
@@ -702,8 +769,8 @@ def _prepare(sl: dict[str, Any], *, outlier_k: float, min_size: int, max_side: i
         return None
     v, sigma = _variances(y, _revision_se(sl, logged), sigma)
     df = _noise_df(y.size)
-    s, k, e, z = scan_windows(y, 1.0 / v, min_size=min_size, max_side=max_side)
-    m = _scan_multiplier(y.size, s.size)
+    s, k, e, z, m = _scan_hits(y, 1.0 / v, min_size=min_size, max_side=max_side, df=df,
+                               alpha=split_alpha)
     cands: list[tuple[int, int, int, float, float]] = []
     if s.size:
         p = _scan_p(z, m, df, split_alpha)
