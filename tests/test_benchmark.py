@@ -548,18 +548,31 @@ def test_compare_models_accuracy_uses_paired_mcnemar():
 
 
 def test_compare_models_size_is_exact():
-    class Bigger(ForwardModel):
-        name = "bigger"
+    class Small:  # weights of its own only (ForwardModel's __init__ names the global W)
+        name = "forward-model"
+        input_shape = (64,)
+        width = 10
 
         def __init__(self):
-            self.W = np.zeros((64, 20), dtype=np.float32)
+            self.W = np.zeros((64, self.width), dtype=np.float32)
 
-    bench = Benchmark([ForwardModel(), Bigger()], **FAST)
+        def forward(self, x):
+            return x.reshape(len(x), -1) @ self.W
+
+    class Bigger(Small):
+        name = "bigger"
+        width = 20
+
+    bench = Benchmark([Small(), Bigger()], **FAST)
     rows = bench.compare_models("size")
     bigger = next(r for r in rows if r["model"] == "bigger")
-    assert bigger["method"] == "exact" and bigger["ratio"] == 2.0
+    sizes = bench.results["size"]
+    ratio = sizes["bigger"].values[0] / sizes["forward-model"].values[0]
+    assert ratio > 1.4  # 2560 more weight bytes (what else counts is models.py's business)
+    assert bigger["method"] == "exact" and bigger["ratio"] == ratio
+    assert bigger["ratio_ci_low"] == bigger["ratio_ci_high"] == ratio
     assert bigger["verdict"] == "regression" and bigger["p_value"] is None
-    assert "100% increase, exact" in bigger["summary"]
+    assert f"{ratio - 1:.0%} increase, exact" in bigger["summary"]
     assert [r["model"] for r in rows] == ["forward-model", "bigger"]
     # An exact difference has no noise to guard against: the noise threshold does not apply
     # (docs/statistics.md#rule-8), in compare_models as in the suite and the reports.
