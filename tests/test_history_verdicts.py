@@ -317,3 +317,19 @@ def test_compare_explain_cli_as_documented(monkeypatch, capsys):
     ex = {r["benchmark"]: r["explanation"] for r in rows}
     assert ex["benchmarks.Steps.time_small_step"]["regressions"]["verdict"] == "regression"
     assert ex["benchmarks.Flat.time_flat"] is None
+
+
+@pytest.mark.parametrize("name", ["regressions-django", "regressions-django-shift", "compare-explain"])
+def test_docs_examples_are_what_the_commands_print(name):
+    """docs/history.md shows the commands' output of today (regenerate: python tools/history_examples.py --write)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "history_examples", Path(__file__).resolve().parents[1] / "tools" / "history_examples.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    _command, needs = tool.EXAMPLES[name]
+    if needs is not None and not needs.exists():
+        pytest.skip(f"{needs} is absent (shared/data is optional)")
+    assert tool.documented(name) == tool.block(name), (
+        "docs/history.md is stale: run `python tools/history_examples.py --write`")
