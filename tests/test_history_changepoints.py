@@ -369,6 +369,7 @@ def test_a_step_in_two_environments_is_stronger_evidence():
                      for c in detect_change_points(f, min_effect=0.0))
         together += sum(abs(c.revision_after - 20) <= 1
                         for c in detect_change_points(pd.concat(frames), min_effect=0.0))
+    print(f"\n3% step in two environments: {together} of 60 found together, {alone} of 60 alone")
     assert together >= alone + 10, (alone, together)
 
 
