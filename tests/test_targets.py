@@ -199,6 +199,21 @@ def test_example_input_and_dtype_flags(own_dir, capsys):
     assert meta["input_dtype"] == "int64"
 
 
+def test_threads_flag_reaches_the_workers_and_is_restored(own_dir, capsys, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    code, _, err = run_cli(
+        ["run", f"{MODULE}:linear", "--input-shape", "1,8", "--threads", "1", "--processes", "2",
+         "--metrics", "latency", "--warmup", "0", "--runs", "2", "-o", "out"], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    import os
+
+    assert "OMP_NUM_THREADS" not in os.environ  # restored
+    threads = load_run(own_dir / "out")["results"]["latency"]["linear"].metadata["threads"]
+    assert threads["requested"] == 1 and threads["env"]["OMP_NUM_THREADS"] == "1"
+    assert threads["pools"] and all(n == 1 for n in threads["pools"].values())
+
+
 def test_no_input_is_a_usage_error_naming_the_flags(own_dir, capsys):
     code, _, err = run_cli(["run", f"{MODULE}:linear", "-o", "out"], capsys)
     assert code == 2

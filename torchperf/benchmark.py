@@ -490,6 +490,44 @@ def _labels_from_output(
     return labels
 
 
+# --------------------------------------------------------------------------- threads
+
+
+def _with_threads(
+    task: Callable[..., dict[str, Any]], threads: int | None, *args: Any
+) -> dict[str, Any]:
+    """Run ``task(*args)`` with ``threads`` BLAS/OpenMP/torch threads; record what ran.
+
+    The limits are set where the task runs (this process or a worker), after the
+    model is loaded (so torch, if the model needs it, is imported) and restored
+    afterwards. The returned dict gains ``threads``: the request and
+    :func:`torchperf.environment.thread_settings` as they were during the task.
+    """
+    from torchperf.environment import thread_settings
+
+    limiter: Any = None
+    torch = sys.modules.get("torch")
+    old_torch: int | None = None
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        if torch is not None:  # before threadpoolctl: it also limits torch's OpenMP pool
+            old_torch = int(torch.get_num_threads())
+        limiter = threadpool_limits(threads)
+        if torch is not None:
+            torch.set_num_threads(threads)
+    try:
+        settings = thread_settings()
+        out = task(*args)
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+        if old_torch is not None:
+            torch.set_num_threads(old_torch)
+    out["threads"] = {"requested": threads, **settings}
+    return out
+
+
 # --------------------------------------------------------------------------- isolation
 
 
@@ -780,6 +818,12 @@ class Benchmark:
         Randomness of the generated inputs (standard normal ``float32`` unless
         ``input_dtype`` says otherwise). The default seed makes runs reproducible; all
         models of one shape get identical inputs.
+    threads : int, optional
+        Threads of BLAS, OpenMP and torch (``torch.set_num_threads``) while each task
+        runs, in this process or the worker processes (restored afterwards). Default:
+        leave the libraries' own settings. Either way every timing and memory result
+        records the thread pools it ran with in ``metadata["threads"]``
+        (:func:`torchperf.environment.thread_settings` taken where the model ran).
     input_dtype : str, default "float32"
         NumPy dtype of generated inputs: floating dtypes are standard normal, integer
         dtypes uniform in ``[0, 10)`` (token ids, class indices), ``bool`` coin flips
@@ -850,6 +894,7 @@ class Benchmark:
         environment: Mapping[str, Any] | None = None,
         input_dtype: str = "float32",
         window_s: float | Literal["default"] | None = "default",
+        threads: int | None = None,
     ) -> None:
         from torchperf.targets import check_input_dtype
 
@@ -899,6 +944,9 @@ class Benchmark:
             )
         self.window_s: float | None = None if window_s is None else float(window_s)
         self.processes = _check_count("processes", processes, 1, 1024)
+        self.threads: int | None = (
+            None if threads is None else _check_count("threads", threads, 1, 4096)
+        )
         if timeout_s is not None:
             if (
                 isinstance(timeout_s, bool)
@@ -1013,6 +1061,7 @@ class Benchmark:
         replicates: int = 1,
     ) -> list[dict[str, Any]]:
         """Run a task in this process or in worker processes; raise _ModelFailure."""
+        task, args = _with_threads, (task, self.threads, *args)
         if not self.isolated and replicates == 1:
             # Warnings raised while measuring (unstable samples...) are re-issued with the
             # model's name, pointing at the caller's line rather than at torchperf's.
@@ -1113,6 +1162,7 @@ class Benchmark:
             "timer_overhead_s": measure_meta.get("timer_overhead_s"),
             "gc_disabled": first["gc_disabled"],
             "stability_warnings": measure_meta.get("stability_warnings", []),
+            "threads": first.get("threads"),
             "processes": len(outputs),
             "replicate_sizes": [len(o["samples_s"]) for o in outputs],
             "replication": (
@@ -1532,6 +1582,7 @@ class Benchmark:
                 {
                     "memory_method": out["method"],
                     "memory_notes": out["notes"],
+                    "threads": out.get("threads"),
                     "n": len(out["peaks_bytes"]),
                     "warmup_calls": 1,
                 }

@@ -257,8 +257,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # model's os.chdir cannot split the output); messages show the path as given.
     with directory_lock(out_dir.absolute(), purpose="torchperf run"), _thread_limit(
         args.threads
-    ) as limit:
-        return _run_locked(args, out_dir, limit)
+    ):
+        return _run_locked(args, out_dir)
 
 
 def _shown(path: Path, out_dir: Path) -> Path:
@@ -273,46 +273,26 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 
 class _thread_limit:
-    """``--threads N``: N BLAS/OpenMP/torch threads here and in the worker processes.
+    """``--threads N``: the thread variables of the worker processes, restored on exit.
 
-    Worker processes are spawned fresh, so they read the thread variables set here
-    at import; this process limits its already-loaded pools with threadpoolctl and
-    ``torch.set_num_threads``. Everything is restored on exit.
+    Workers are spawned fresh and read ``OMP_NUM_THREADS`` etc. when their libraries
+    load; :class:`~torchperf.benchmark.Benchmark` (``threads=N``) then also sets
+    ``torch.set_num_threads`` and threadpoolctl limits around every task, in workers
+    and in this process alike.
     """
 
     def __init__(self, threads: int | None) -> None:
         self.threads = threads
         self.saved: dict[str, str | None] = {}
-        self.limiter: Any = None
-        self.torch_threads: int | None = None
 
     def __enter__(self) -> _thread_limit:
-        n = self.threads
-        if n is None:
-            return self
-        for var in _THREAD_VARIABLES:
-            self.saved[var] = os.environ.get(var)
-            os.environ[var] = str(n)
-        from threadpoolctl import threadpool_limits
-
-        self.limiter = threadpool_limits(n)
+        if self.threads is not None:
+            for var in _THREAD_VARIABLES:
+                self.saved[var] = os.environ.get(var)
+                os.environ[var] = str(self.threads)
         return self
 
-    def limit_torch(self) -> None:
-        """Limit torch's intra-op pool (call once the targets, and torch, are imported)."""
-        torch = sys.modules.get("torch")
-        if self.threads is not None and torch is not None and self.torch_threads is None:
-            self.torch_threads = int(torch.get_num_threads())
-            torch.set_num_threads(self.threads)
-
     def __exit__(self, *exc: object) -> None:
-        if self.threads is None:
-            return
-        if self.limiter is not None:
-            self.limiter.restore_original_limits()
-        torch = sys.modules.get("torch")
-        if torch is not None and self.torch_threads is not None:
-            torch.set_num_threads(self.torch_threads)
         for var, value in self.saved.items():
             if value is None:
                 os.environ.pop(var, None)
@@ -320,7 +300,7 @@ class _thread_limit:
                 os.environ[var] = value
 
 
-def _run_locked(args: argparse.Namespace, out_dir: Path, limit: _thread_limit) -> int:
+def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     from torchperf.errors import BenchmarkTimeoutError, ModelError, ModelFailureWarning
     from torchperf.report import summary_table
     from torchperf.suite import BenchmarkSuite
@@ -368,12 +348,13 @@ def _run_locked(args: argparse.Namespace, out_dir: Path, limit: _thread_limit) -
         models = build_comparison_set(seed=args.seed, include_torch="auto")
         split = load_digits_split(seed=args.seed)
         datasets = [(split.X_test, split.y_test)]
-    limit.limit_torch()
     if args.quick:
         warmup, runs = min(args.warmup, 2), min(args.runs, 5)
     else:
         warmup, runs = args.warmup, args.runs
     bench_kw: dict[str, Any] = {"processes": args.processes}
+    if args.threads is not None:
+        bench_kw["threads"] = args.threads
     if args.input_dtype:
         bench_kw["input_dtype"] = args.input_dtype
     if args.timeout is not None:

@@ -38,6 +38,7 @@ __all__ = [
     "git_info",
     "noise_checks",
     "package_versions",
+    "thread_settings",
     "usable_cores",
 ]
 
@@ -207,6 +208,44 @@ def blas_info() -> list[dict[str, Any]]:
     return [{k: info.get(k) for k in keys if k in info} for info in threadpool_info()]
 
 
+def thread_settings() -> dict[str, Any]:
+    """The thread pools of this process as they are now: torch, BLAS/OpenMP, variables.
+
+    torch's intra-op pool (``torch.get_num_threads``, set by ``torch.set_num_threads``)
+    is recorded beside the BLAS and OpenMP pools threadpoolctl sees, so a result says
+    how many threads computed it. torch is never imported here.
+
+    Returns
+    -------
+    dict
+        ``torch`` (``{"num_threads", "num_interop_threads"}``, or None when torch is not
+        imported), ``pools`` (``{prefix-or-api: num_threads}`` of every BLAS / OpenMP
+        pool loaded) and ``env`` (the set :data:`THREAD_ENV_VARS`).
+
+    """
+    torch_info: dict[str, int] | None = None
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            torch_info = {
+                "num_threads": int(torch.get_num_threads()),
+                "num_interop_threads": int(torch.get_num_interop_threads()),
+            }
+        except Exception:  # a half-imported or broken torch
+            torch_info = None
+    pools: dict[str, int | None] = {}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    if threadpool_info is not None:
+        for info in threadpool_info():
+            key = str(info.get("prefix") or info.get("internal_api") or info.get("user_api"))
+            pools[key] = info.get("num_threads")
+    env = {k: os.environ[k] for k in THREAD_ENV_VARS if k in os.environ}
+    return {"torch": torch_info, "pools": pools, "env": env}
+
+
 def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
     """Commit, branch and dirty flag of the git checkout containing ``path``.
 
@@ -273,7 +312,8 @@ def collect_environment(*, include_git: bool = True) -> dict[str, Any]:
         (installed versions), ``numpy_imported`` (the version actually
         imported), ``blas`` (:func:`blas_info`), ``thread_env`` (all of
         :data:`THREAD_ENV_VARS`, None when unset), ``torch`` (threads, CUDA;
-        only when torch is already imported), ``timer`` (perf_counter's
+        only when torch is already imported), ``threads`` (:func:`thread_settings`:
+        torch's intra-op / inter-op threads beside every BLAS/OpenMP pool), ``timer`` (perf_counter's
         implementation and resolution), ``asv`` (``ASV_*`` variables), and
         ``git`` when requested.
 
@@ -342,6 +382,7 @@ def collect_environment(*, include_git: bool = True) -> dict[str, Any]:
             }
         except Exception as exc:  # a broken torch must not break provenance
             env["torch"] = {"error": f"{type(exc).__name__}: {exc}"}
+    env["threads"] = thread_settings()
     if include_git:
         env["git"] = git_info()
     return env

@@ -458,6 +458,39 @@ class BenchmarkResult:
         return stats._mean_ci(np.asarray(self.values), cl)
 
     # -- serialisation --------------------------------------------------------------
+    @classmethod
+    def from_torch_measurement(
+        cls, measurement: Any, *, metric_name: str = "latency", confidence_level: float = 0.95
+    ) -> BenchmarkResult:
+        """Build a result from a ``torch.utils.benchmark.Measurement``.
+
+        See :func:`torchperf.torchbench.result_from_torch_measurement`: one value per
+        run (seconds per call, torch's ``Measurement.times``), the ``TaskSpec`` in the
+        metadata.
+
+        Examples
+        --------
+        >>> import torch.utils.benchmark as tb  # doctest: +SKIP
+        >>> m = tb.Timer("x @ x", globals={"x": torch.ones(64, 64)}).blocked_autorange()  # doctest: +SKIP
+        >>> BenchmarkResult.from_torch_measurement(m).median  # doctest: +SKIP
+
+        """
+        from torchperf.torchbench import result_from_torch_measurement
+
+        return result_from_torch_measurement(
+            measurement, metric_name=metric_name, confidence_level=confidence_level
+        )
+
+    def to_torch_measurement(self) -> Any:
+        """Return this (time) result as a ``torch.utils.benchmark.Measurement``.
+
+        See :func:`torchperf.torchbench.result_to_torch_measurement`; usable with
+        ``torch.utils.benchmark.Compare``. Only results in seconds convert.
+        """
+        from torchperf.torchbench import result_to_torch_measurement
+
+        return result_to_torch_measurement(self)
+
     def to_dict(self) -> dict[str, Any]:
         """Serialise to a JSON-ready dict (strict JSON: non-finite floats become ``None``).
 
