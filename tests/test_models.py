@@ -294,12 +294,21 @@ class UsesGlobalInForward:
         return x @ W_COMP
 
 
+class OwnAttributeNamedLikeAGlobal:
+    def __init__(self):
+        self.W_COMP = np.ones(3)
+
+    def forward(self, x):
+        return x @ self.W_COMP  # the attribute, not the module's W_COMP
+
+
 def test_parameter_bytes_reaches_nested_code_helpers_and_containers():
     """Issue 16.7: arrays named in comprehensions, lambdas and helpers count; none is unknown."""
     assert parameter_bytes(comprehension_only) == W_COMP.nbytes
     assert parameter_bytes(nested_lambda) == W_COMP.nbytes
     assert parameter_bytes(calls_helper) == W_HELPER.nbytes + 64 + 16
     assert parameter_bytes(UsesGlobalInForward()) == W_COMP.nbytes
+    assert parameter_bytes(OwnAttributeNamedLikeAGlobal()) == 24
     assert parameter_bytes(np.tanh) is None  # a ufunc: nothing to look into
     assert parameter_bytes(lambda x: x) is None
     # a function calling NumPy's functions does not count NumPy's own tables

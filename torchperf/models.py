@@ -22,6 +22,7 @@ it must be if a model's class comes from torch: NumPy-only users pay nothing.
 
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
 import math
@@ -717,7 +718,11 @@ def _code_names(code: Any) -> Iterable[str]:
         if id(c) in seen:
             continue
         seen.add(id(c))
-        yield from c.co_names
+        # Only names loaded as globals: co_names also holds attribute names (``self.W``
+        # names "W" without touching a global W).
+        for ins in dis.get_instructions(c):
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str):
+                yield ins.argval
         stack.extend(const for const in c.co_consts if inspect.iscode(const))
 
 
