@@ -365,7 +365,8 @@ def test_cli_run_with_timeout_and_memory_limit(mods, tmp_path, capsys, monkeypat
 def _cli_cmd(out: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "torchperf", "run", f"{MODULE}:slow", "--dataset",
-        f"{MODULE}:dataset", "--output", str(out), "--warmup", "1", "--runs", "3", *extra,
+        f"{MODULE}:dataset", "--output", str(out), "--warmup", "1", "--runs", "3", "--processes", "1",
+        *extra,
     ]  # fmt: skip
 
 
