@@ -333,3 +333,18 @@ def test_docs_examples_are_what_the_commands_print(name):
         pytest.skip(f"{needs} is absent (shared/data is optional)")
     assert tool.documented(name) == tool.block(name), (
         "docs/history.md is stale: run `python tools/history_examples.py --write`")
+
+
+def test_table_with_several_machines_names_machine_and_environment():
+    rng = np.random.default_rng(13)
+    frames = []
+    for machine in ("ci-runner-a", "bare-metal-b"):
+        y = noisy(rng, 40, 0.005)
+        y[20:] *= 1.3
+        frames.append(frame({"a.A.time_x": y}, machine=machine, env="virtualenv-py3.12"))
+    vs = assess_history(pd.concat(frames, ignore_index=True))
+    assert {v.machine for v in vs} == {"ci-runner-a", "bare-metal-b"}
+    table = verdict_table(vs)
+    assert not table.startswith("machine:") and "machine/env" in table.splitlines()[0]
+    assert "ci-runner-a/virtualenv-py3.12" in table and "bare-metal-b/virtualenv-py3.12" in table
+    assert "2 series moved (2 regressions, 0 improvements)" in table
