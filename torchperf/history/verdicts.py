@@ -782,7 +782,8 @@ def assess_results(
     (one series group at a time, on Dask with ``scheduler``); the pairwise check of
     the newest revisions reads only the newest ``tail + 20`` revisions' files. The
     benchmark groups measured at a commit (for :func:`broad_shifts`) are taken as
-    every group of ``benchmarks.json`` in scope, on every commit of the machine.
+    every group of ``benchmarks.json`` in scope (without it: of the newest revisions'
+    results), on every commit of the machine.
 
     Parameters
     ----------
@@ -818,13 +819,17 @@ def assess_results(
     context = files.drop_duplicates(["machine", "env_name", "commit"]).reset_index(drop=True)
     context.attrs.update(attrs)
     names = [b for b in ctx["benchmarks"] if scope is None or scope.bench_ok(b)]
-    n_groups = len({benchmark_group(b) for b in names})
-    measured = {(m, c): n_groups for m, c in files[["machine", "commit"]].drop_duplicates().itertuples(index=False)}
     pairs: list[Any] = []
     if tail > 0:
         tdf = _tail_frame(files, ctx["benchmarks"], scope, tail + 20, attrs)
         pairs = pairwise_tail(tdf, cps, tail=tail, fdr=fdr, min_effect=min_effect,
                               thresholds=ctx["thresholds"] or None)
+        if not names:  # no benchmarks.json: what the newest revisions measured
+            names = sorted(set(tdf["benchmark"].astype(str)))
+    if not names:
+        names = sorted({c.benchmark for c in cps})
+    n_groups = len({benchmark_group(b) for b in names})
+    measured = {(m, c): n_groups for m, c in files[["machine", "commit"]].drop_duplicates().itertuples(index=False)}
     verdicts = assess(cps, context, pairwise=pairs, measured=measured,
                       broad_min_groups=broad_min_groups, broad_alpha=broad_alpha)
     return verdicts, start
