@@ -171,6 +171,11 @@ MODELS_SOURCE = textwrap.dedent(
         "healthy-b": Healthy("healthy-b", 2.0),
     }
     napping = {f"n{i}": Healthy(f"n{i}", 1.0 + i, delay_s=0.05) for i in range(2)}
+    hostile = {
+        "ok": Healthy("ok"),
+        "\\x1b[31mred\\u202e\\x00" + "z" * 5000: Raises("hostile"),
+        "sur\\ud800rogate": ReturnsNaN("surrogate"),
+    }
     '''
 )
 
@@ -864,3 +869,52 @@ def test_compare_says_a_directory_is_not_a_results_file(mods, tmp_path, capsys):
     # a run directory holding results.json is accepted as the run
     rc = cli.main(["compare", str(good), str(good / "results.json")])
     assert rc == 0, capsys.readouterr().err
+
+
+def test_cli_escapes_and_shortens_hostile_names_on_the_terminal(mods, tmp_path, capsys, monkeypatch):
+    """Failure messages of models named with ANSI/RTL/NUL characters, 5000 more characters
+    and a lone surrogate: escaped and shortened on stderr; the JSON keeps the names whole."""
+    from torchperf.text import display_name
+
+    root, m = mods
+    monkeypatch.chdir(root)
+    out = tmp_path / "hostile"
+    rc = cli.main(["run", f"{MODULE}:hostile", "--output", str(out), "--warmup", "1", "--runs", "3",
+                   "--metrics", "latency"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert rc == 1
+    for stream in (captured.out, captured.err):
+        assert "\x1b" not in stream and "\u202e" not in stream and "\x00" not in stream
+        assert "\ud800" not in stream
+        stream.encode("utf-8")
+    long_name = next(n for n in m.hostile if n.endswith("z"))
+    assert f"model '{display_name(long_name)}' failed" in captured.err
+    assert "z" * 100 not in captured.err and "z" * 100 not in captured.out
+    assert "sur\\ud800rogate" in captured.err
+    assert set(load_run(out)["failures"]) == {long_name, "sur\ud800rogate"}
+
+
+def test_output_dir_is_fixed_before_target_modules_are_imported(mods, tmp_path, capsys, monkeypatch):
+    """A target module that calls os.chdir when imported cannot move `--output rel` elsewhere."""
+    import tempfile
+
+    root, _ = mods
+    name = "tpf_chdir_on_import"
+    (root / f"{name}.py").write_text(
+        "import os, tempfile\n"
+        "os.chdir(tempfile.gettempdir())\n"
+        f"from {MODULE} import Healthy\n"
+        "models = {'a': Healthy('a'), 'b': Healthy('b', 2.0)}\n"
+    )
+    importlib.invalidate_caches()
+    monkeypatch.chdir(tmp_path)
+    out_name = f"rel-out-{os.getpid()}"
+    try:
+        rc = cli.main(["run", f"{name}:models", "--output", out_name, "--warmup", "1", "--runs", "3",
+                       "--metrics", "size"])  # fmt: skip
+    finally:
+        sys.modules.pop(name, None)
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert load_run(tmp_path / out_name)["complete"]
+    assert not (Path(tempfile.gettempdir()) / out_name).exists()

@@ -253,18 +253,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output {out_dir} exists and is not a directory; pass a directory.")
-    # Files are written under the absolute path (fixed before any model code runs, so a
-    # model's os.chdir cannot split the output); messages show the path as given.
-    with directory_lock(out_dir.absolute(), purpose="torchperf run"), _thread_limit(
+    # Files are written under the absolute path, fixed here before any model code runs (target
+    # modules are imported later), so a model's os.chdir cannot split the output; messages
+    # show the path as given.
+    args.output_absolute = out_dir.absolute()
+    with directory_lock(args.output_absolute, purpose="torchperf run"), _thread_limit(
         args.threads
     ):
         return _run_locked(args, out_dir)
 
 
-def _shown(path: Path, out_dir: Path) -> Path:
-    """``path`` (absolute, under ``out_dir.absolute()``) as the user spelled ``out_dir``."""
+def _shown(path: Path, out_dir: Path, absolute: Path) -> Path:
+    """``path`` (under ``absolute``, the resolved ``out_dir``) as the user spelled ``out_dir``."""
     try:
-        return out_dir / path.relative_to(out_dir.absolute())
+        return out_dir / path.relative_to(absolute)
     except ValueError:
         return path
 
@@ -364,7 +366,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     suite = BenchmarkSuite(
         models,
         datasets,
-        output_dir=out_dir.absolute(),
+        output_dir=args.output_absolute,
         warmup_runs=warmup,
         measurement_runs=runs,
         metrics=args.metrics or _METRIC_NAMES,
@@ -390,7 +392,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         _err(f"torchperf run: {_cli_advice(str(exc))}")
         _err(
             f"torchperf: stopped at the first failure (--strict); finished results are saved in "
-            f"{_shown(suite.staging_path, out_dir)} (the previous complete run in {out_dir} is "
+            f"{_shown(suite.staging_path, out_dir, args.output_absolute)} (the previous complete run in {out_dir} is "
             "untouched); --resume continues from them."
         )
         return EXIT_FOUND
@@ -400,12 +402,12 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     _out(summary_table(run))
     _out("")
     for kind, path in sorted(suite.report_files.items()):
-        _out(f"{kind:>10}: {_shown(path, out_dir)}")
+        _out(f"{kind:>10}: {_shown(path, out_dir, args.output_absolute)}")
     if interrupted:
         done = sum(len(v) for v in suite.results.values())
         _err(
             f"torchperf: interrupted; {done} finished measurements are saved in "
-            f"{_shown(suite.staging_path, out_dir)} with a partial report beside them; the "
+            f"{_shown(suite.staging_path, out_dir, args.output_absolute)} with a partial report beside them; the "
             f"previous complete results in {out_dir} are untouched. "
             "Re-run with --resume to measure only what is missing."
         )
@@ -420,7 +422,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
                      f"torchperf: model '{display_name(name)}' failed: {msg}")
         _err(
             f"torchperf: {len(suite.failures)} model(s) failed; every other result is saved in "
-            f"{_shown(suite.results_path, out_dir)} and the reports."
+            f"{_shown(suite.results_path, out_dir, args.output_absolute)} and the reports."
         )
         return EXIT_FOUND
     return EXIT_OK
