@@ -390,7 +390,8 @@ def test_sigkill_at_random_points_then_resume(mods, tmp_path):
     env = child_env(root)
     seen: dict[tuple[str, str], tuple[float, ...]] = {}
     kills = 0
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 60
+    attempts = 0
     for attempt in range(5):
         if time.monotonic() > deadline - 12:
             break  # keep the test's wall time bounded on a slow machine
@@ -418,6 +419,7 @@ def test_sigkill_at_random_points_then_resume(mods, tmp_path):
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
+        attempts += 1
         proc.wait()
         current = staged if staged.exists() else out / "results.json"
         if current.exists():
@@ -431,7 +433,9 @@ def test_sigkill_at_random_points_then_resume(mods, tmp_path):
             check_every_file_readable(out)
         if staged.parent.exists():
             check_every_file_readable(staged.parent)
-    assert kills >= 3  # progress-driven kill points: most attempts die mid-run
+    # Progress-driven kill points: every attempt but perhaps the last dies mid-run. (How many
+    # attempts fit in the time budget depends on the machine's load, so it is not asserted.)
+    assert kills >= 2 and kills >= attempts - 1, (kills, attempts)
     proc = subprocess.run(
         _cli_cmd(out, "--resume"), cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
