@@ -631,7 +631,7 @@ def test_kill_rerun_over_a_previous_complete_run(mods, tmp_path, monkeypatch, si
     sig = getattr(signal, signame)
     metrics = ("latency", "size")
     models = ("m0", "m1", "m2")
-    argv = ["run", f"{MODULE}:slow", "--warmup", "1", "--runs", "3",
+    argv = ["run", f"{MODULE}:slow", "--warmup", "1", "--runs", "3", "--processes", "1",
             "--metrics", ",".join(metrics)]  # fmt: skip
     template = tmp_path / "previous"
     with warnings.catch_warnings():
@@ -737,7 +737,7 @@ def test_cli_run_survives_models_that_exit_chdir_or_close_streams(mods, tmp_path
     root, _ = mods
     proc = subprocess.run(
         [sys.executable, "-m", "torchperf", "run", f"{MODULE}:closes_streams", "--output", "out",
-         "--warmup", "1", "--runs", "3", "--metrics", "latency,size"],
+         "--warmup", "1", "--runs", "3", "--metrics", "latency,size", "--processes", "1"],
         cwd=tmp_path, env=child_env(root), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr[-3000:]
@@ -773,7 +773,8 @@ def test_ctrl_c_with_worker_processes_prints_no_worker_traceback(mods, tmp_path)
     root, _ = mods
     proc = subprocess.Popen(
         [sys.executable, "-m", "torchperf", "run", f"{MODULE}:napping", "--output", "out",
-         "--warmup", "1", "--runs", "20", "--metrics", "latency", "--timeout", "120"],
+         "--warmup", "1", "--runs", "20", "--metrics", "latency", "--timeout", "120",
+         "--processes", "1"],
         cwd=tmp_path, env=child_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )  # fmt: skip
@@ -884,7 +885,7 @@ def test_cli_escapes_and_shortens_hostile_names_on_the_terminal(mods, tmp_path, 
     monkeypatch.chdir(root)
     out = tmp_path / "hostile"
     rc = cli.main(["run", f"{MODULE}:hostile", "--output", str(out), "--warmup", "1", "--runs", "3",
-                   "--metrics", "latency"])  # fmt: skip
+                   "--metrics", "latency", "--processes", "1"])  # fmt: skip
     captured = capsys.readouterr()
     assert rc == 1
     for stream in (captured.out, captured.err):
