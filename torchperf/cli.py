@@ -309,6 +309,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     from torchperf.text import display_name
 
     datasets: list[Any] | dict[str, Any] | None = None
+    baselines: dict[str, str] | None = None
     example_input: Any = None
     throughput_input: Any = None
     input_shape = args.input_shape
@@ -350,6 +351,10 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         models = build_comparison_set(seed=args.seed, include_torch="auto")
         split = load_digits_split(seed=args.seed)
         datasets = [(split.X_test, split.y_test)]
+        if args.baseline is None:  # each variant against its own family's baseline
+            from torchperf.zoo import family_baselines
+
+            baselines = family_baselines(models)
     if args.quick:
         warmup, runs = min(args.warmup, 2), min(args.runs, 5)
     else:
@@ -372,6 +377,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         metrics=args.metrics or _METRIC_NAMES,
         strict=args.strict,
         baseline=args.baseline,
+        baselines=baselines,
         input_shape=input_shape,
         example_input=example_input,
         throughput_input=throughput_input,
@@ -758,6 +764,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     run = load_run(args.results)
     board = olympics(run["results"], latency_budget_s=args.latency_budget)
     _out(format_leaderboard(board))
+    families = run["protocol"].get("baselines")
+    if isinstance(families, Mapping) and families:
+        from torchperf.leaderboard import format_family_comparisons
+
+        table = format_family_comparisons(
+            run["results"], {str(k): str(v) for k, v in families.items()},
+            confidence_level=float(run["protocol"].get("confidence_level", 0.95)),
+        )  # fmt: skip
+        if table:
+            _out("")
+            _out(table)
     return EXIT_OK
 
 

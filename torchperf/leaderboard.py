@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_BUDGET_FACTOR",
     "EVENTS",
     "Row",
+    "format_family_comparisons",
     "format_leaderboard",
     "olympics",
     "rank_metric",
@@ -451,3 +452,69 @@ def format_leaderboard(board: Mapping[str, Sequence[Row]]) -> str:
             )
         out.append("")
     return "\n".join(out)
+
+
+def format_family_comparisons(
+    results: Mapping[str, Mapping[str, Any]],
+    baselines: Mapping[str, str],
+    *,
+    confidence_level: float = 0.95,
+) -> str:
+    """Each variant against its own family's baseline, as a plain-text table.
+
+    The Olympics rank every model against every other (the overall view); this
+    table answers the other question: did each optimisation beat the model it
+    optimises (``cnn-im2col`` vs ``cnn-naive``, ``attn-kvcache`` vs
+    ``attn-nocache``, each MLP variant vs ``mlp``)? Comparisons are
+    :func:`torchperf.suite.compare_to_baseline` with ``baselines``
+    (Benjamini-Hochberg across the table).
+
+    Parameters
+    ----------
+    results : Mapping
+        ``{metric: {model: BenchmarkResult}}``.
+    baselines : Mapping
+        ``{model: its family's baseline}`` (:func:`torchperf.zoo.family_baselines`).
+    confidence_level : float, default 0.95
+        Level of the ratio intervals.
+
+    Returns
+    -------
+    str
+        One row per (metric, variant); empty when ``baselines`` names no variant.
+
+    """
+    from torchperf.suite import compare_to_baseline
+
+    variants = {m: b for m, b in baselines.items() if m != b}
+    if not variants:
+        return ""
+    rows = [
+        c
+        for c in compare_to_baseline(
+            results, "", confidence_level=confidence_level, baselines=baselines
+        )
+        if c["model"] in variants
+    ]
+    if not rows:
+        return ""
+    head = ("metric", "variant", "family baseline", "ratio", "ratio CI", "verdict")
+    body = [
+        (
+            str(c["metric"]),
+            str(c["model"]),
+            str(c["baseline"]),
+            f"{c['ratio']:.3f}x" if math.isfinite(c["ratio"]) else "n/a",
+            f"[{c['ci_low']:.3f}x, {c['ci_high']:.3f}x]"
+            if math.isfinite(c["ci_low"]) and math.isfinite(c["ci_high"])
+            else "",
+            str(c["verdict"]),
+        )
+        for c in rows
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)]
+    lines = ["Each variant vs its own family's baseline (ratio = variant / baseline):"]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in body]
+    return "\n".join(lines)

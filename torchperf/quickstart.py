@@ -108,7 +108,7 @@ def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10, p
 
     """
     from torchperf.suite import BenchmarkSuite
-    from torchperf.zoo import build_comparison_set, load_digits_split
+    from torchperf.zoo import build_comparison_set, family_baselines, load_digits_split
 
     models = build_comparison_set(seed=0, include_torch="auto")
     split = load_digits_split(seed=0)
@@ -120,6 +120,7 @@ def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10, p
         measurement_runs=measurement_runs,
         progress=progress,
         benchmark_kwargs={"processes": processes},
+        baselines=family_baselines(models),  # each variant against its own unoptimised twin
     )
     suite.run_full_benchmark(resume=True, report=True)
     run = suite.to_run()

@@ -42,7 +42,7 @@ import io
 import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -401,6 +401,12 @@ def build_report(
     if correction not in ("bh", "holm", "benjamini-hochberg", "fdr"):
         correction = "bh"
     confidence_level = float(proto.get("confidence_level", 0.95))
+    fam = proto.get("baselines")
+    baselines = (
+        {str(k): str(v) for k, v in fam.items() if k in models and v in models}
+        if isinstance(fam, Mapping)
+        else {}
+    )
     comparisons = (
         compare_to_baseline(
             results,
@@ -409,6 +415,7 @@ def build_report(
             confidence_level=confidence_level,
             threshold=threshold,
             models=models,
+            baselines=baselines,
         )
         if baseline is not None
         else []
@@ -464,6 +471,7 @@ def build_report(
     return {
         "run": r,
         "baseline": baseline,
+        "baselines": baselines,
         "models": models,
         "comparisons": comparisons,
         "pareto": _pareto(r, ("latency", "accuracy")),
@@ -504,7 +512,7 @@ def _summary_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
                     "cv": f"{res.cv:.1%}" if res.cv is not None and math.isfinite(res.cv) else "n/a",
                     "n": str(res.count),
                     "direction": "lower" if res.lower_is_better else "higher",
-                    "ratio": "baseline" if model == data["baseline"] else (_fmt_ratio(c["ratio"]) if c else "n/a"),
+                    "ratio": "baseline" if model == data["baseline"] or data.get("baselines", {}).get(model) == model else (_fmt_ratio(c["ratio"]) if c else "n/a"),
                     "ratio_ci": _fmt_ci(c["ci_low"], c["ci_high"]) if c else "",
                     "p": (_fmt_p(c["p_adjusted"]) if c["p_adjusted"] is not None else ("exact" if c["method"] == "exact" else "n/a")) if c else "",
                     "verdict": c["verdict"] if c else "",
@@ -568,6 +576,26 @@ def _ci_label(data: Mapping[str, Any]) -> str:
     return f"{cl:.0%}".rstrip("%") + "%"
 
 
+def _family_groups(data: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """``[(baseline, [variants])]`` of a run compared by families (empty otherwise)."""
+    groups: dict[str, list[str]] = {}
+    for model, ref in (data.get("baselines") or {}).items():
+        groups.setdefault(ref, [])
+        if model != ref:
+            groups[ref].append(model)
+    return list(groups.items())
+
+
+def _families_sentence(data: Mapping[str, Any], quote: Callable[[str], str]) -> str:
+    """One sentence naming each family's baseline and its variants."""
+    parts = [f"{quote(b)} (for {', '.join(quote(v) for v in vs) or 'itself'})"
+             for b, vs in _family_groups(data)]  # fmt: skip
+    return (
+        "Each variant is compared with its own family's baseline: " + "; ".join(parts) + "; any "
+        f"other model with {quote(str(data['baseline']))}."
+    )
+
+
 def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any] | None = None) -> str:
     """Plain-text summary of a run: medians with CIs, ratio to the baseline, adjusted p-values.
 
@@ -604,7 +632,17 @@ def summary_table(run: Mapping[str, Any] | str | Path, *, data: Mapping[str, Any
         lines.append(note)
     lines.append(
         f"ratio = candidate / baseline (geometric means; proportions for accuracy); p adjusted across {len(d['comparisons'])} comparisons "
-        f"({'Holm' if method == 'holm' else 'Benjamini-Hochberg'}); baseline: {display_name(d['baseline'])}."
+        f"({'Holm' if method == 'holm' else 'Benjamini-Hochberg'}); "
+        + (
+            "baseline per family: "
+            + ", ".join(
+                f"{display_name(b)} ({len(vs)} variant{'s' if len(vs) != 1 else ''})"
+                for b, vs in _family_groups(d)
+            )
+            if _family_groups(d)
+            else f"baseline: {display_name(d['baseline'])}"
+        )
+        + "."
     )
     if not d["run"]["complete"]:
         lines.append("NOTE: incomplete run; only finished results are shown.")
@@ -786,6 +824,8 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
     if data["baseline"] is not None:
         out.append(f"Baseline: **{e(data['baseline'])}**. Models: {', '.join(e(m) for m in data['models'])}.")
         out.append("")
+        if _family_groups(data):
+            out += [_families_sentence(data, lambda m: f"**{e(m)}**"), ""]
     if not run["complete"]:
         done = sum(len(v) for v in run["results"].values())
         out.append(f"Completed {done} model x metric results; still pending: {len(data['pending'])}.")
@@ -1009,6 +1049,8 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
             + ", ".join(h(m) for m in data["models"])
             + ".</p>"
         )
+        if _family_groups(data):
+            body.append(f"<p>{_families_sentence(data, lambda m: f'<strong>{h(m)}</strong>')}</p>")
     if not run["complete"]:
         done = sum(len(v) for v in run["results"].values())
         body.append(f"<p>Completed {done} model &times; metric results; still pending: {len(data['pending'])}.</p>")

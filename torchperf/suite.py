@@ -224,6 +224,7 @@ def compare_to_baseline(
     confidence_level: float = 0.95,
     threshold: float = DEFAULT_NOISE_THRESHOLD,
     models: Sequence[str] | None = None,
+    baselines: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Compare every model with ``baseline`` on every metric, adjusting p-values across all.
 
@@ -251,11 +252,16 @@ def compare_to_baseline(
         regression or an improvement (0.05 = 5 %).
     models : sequence of str, optional
         Display order of the models.
+    baselines : Mapping, optional
+        ``{model: its baseline}`` for families of models (the zoo's
+        :data:`torchperf.zoo.FAMILIES`: each optimised variant against its own
+        unoptimised twin). Models not in it are compared with ``baseline``; a model
+        mapped to itself is a baseline and is not compared.
 
     Returns
     -------
     list of dict
-        One ``Finding.as_dict(legacy=True)`` per (metric, model != baseline):
+        One ``Finding.as_dict(legacy=True)`` per (metric, model != its baseline):
         the finding's fields (``metric, baseline, candidate, before, after,
         ratio, ratio_ci_low, ratio_ci_high, p, q, test, verdict, caveat, ...``)
         and the 0.1 spellings ``model, baseline_center, candidate_center,
@@ -276,22 +282,22 @@ def compare_to_baseline(
         raise InvalidParameterError(f"`threshold` must be a finite number >= 0; got {threshold!r}.")
     method = _correction_name(correction)
     findings = []
+    own = dict(baselines or {})
     for metric, per_model in results.items():
-        if baseline not in per_model:
-            continue
-        base = per_model[baseline]
         order = [m for m in (models or per_model) if m in per_model]
         order += [m for m in per_model if m not in order]
         for model in order:
-            if model == baseline:
+            ref = own.get(model, baseline)
+            if model == ref or ref not in per_model:
                 continue
+            base = per_model[ref]
             try:
                 f = compare_results(
-                    base, per_model[model], metric=metric, baseline_name=baseline,
+                    base, per_model[model], metric=metric, baseline_name=ref,
                     candidate_name=model, confidence_level=confidence_level, threshold=threshold,
                 )  # fmt: skip
             except InvalidParameterError as exc:  # e.g. units differ in a hand-edited file
-                f = _not_compared(metric, baseline, model, base, confidence_level, threshold, exc)
+                f = _not_compared(metric, ref, model, base, confidence_level, threshold, exc)
             findings.append(f)
     return [f.as_dict(legacy=True) for f in adjust(findings, method)]
 
@@ -358,6 +364,11 @@ class BenchmarkSuite:
         still saved); otherwise failures are recorded and the others go on.
     baseline : str, optional
         Name of the reference model of comparisons (default: the first).
+    baselines : Mapping, optional
+        ``{model: its own baseline}`` for families of models (e.g.
+        ``torchperf.zoo.family_baselines(models)``): each model is compared with its
+        family's baseline instead of ``baseline``; recorded in the protocol, so reports
+        of the saved run compare the same way.
     correction : {"bh", "holm"}
         Multiple-comparison control of :meth:`comparisons`.
     confidence_level : float
@@ -400,6 +411,7 @@ class BenchmarkSuite:
         progress: Any = None,
         strict: bool = False,
         baseline: str | None = None,
+        baselines: Mapping[str, str] | None = None,
         correction: str = "bh",
         confidence_level: float = 0.95,
         input_shape: tuple[int, ...] | None = None,
@@ -459,6 +471,9 @@ class BenchmarkSuite:
                 f"`baseline` must be one of the model names {names}; got {baseline!r}."
             )
         self.baseline = baseline
+        self.baselines: dict[str, str] = {
+            str(k): str(v) for k, v in (baselines or {}).items() if k in self.models and v in self.models
+        }
         self.correction = _CORRECTIONS.get(str(correction).lower()) or _correction_name(correction)
         from torchperf.stats import _check_confidence_level
 
@@ -503,6 +518,7 @@ class BenchmarkSuite:
             "measurement_runs": self.measurement_runs,
             "metrics": list(self.metrics),
             "baseline": self.baseline,
+            "baselines": dict(self.baselines) or None,
             "correction": self.correction,
             "confidence_level": self.confidence_level,
             "input_shape": list(self.input_shape) if self.input_shape else None,
@@ -823,6 +839,7 @@ class BenchmarkSuite:
             confidence_level=self.confidence_level,
             threshold=threshold,
             models=list(self.models),
+            baselines=self.baselines,
         )
 
     def plot_pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> Figure:

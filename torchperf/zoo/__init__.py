@@ -19,7 +19,10 @@ memory, size and accuracy genuinely trade off:
 Every model has ``name``, ``input_shape`` (one example), ``task``
 (``"classification"`` or ``"generation"``), ``forward(x)`` taking a numpy
 float32 batch and ``parameter_bytes()`` (bytes as actually stored).
-:func:`build_comparison_set` returns them all, cached on disk.
+:func:`build_comparison_set` returns them all, cached on disk. :data:`FAMILIES`
+declares which unoptimised baseline each variant is judged against (``mlp`` for
+the MLP variants, ``cnn-naive`` for ``cnn-im2col``, ``attn-nocache`` for
+``attn-kvcache``); :func:`family_baselines` maps model names to them.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from __future__ import annotations
 from torchperf.zoo._base import ZooModel
 from torchperf.zoo.attention import TinyTransformer
 from torchperf.zoo.build import (
+    FAMILIES,
     ZooBuild,
     build_comparison_set,
     build_zoo,
     code_version,
     default_cache_dir,
+    family_baselines,
 )
 from torchperf.zoo.cnn import CNN, conv2d_im2col, conv2d_naive
 from torchperf.zoo.data import DigitsSplit, digits_test_examples, load_digits_split, synthetic_batch
@@ -51,6 +56,7 @@ from torchperf.zoo.optimize import (
 
 __all__ = [
     "CNN",
+    "FAMILIES",
     "MLP",
     "DigitsSplit",
     "LowRankMLP",
@@ -69,6 +75,7 @@ __all__ = [
     "conv2d_naive",
     "default_cache_dir",
     "digits_test_examples",
+    "family_baselines",
     "load_digits_split",
     "low_rank",
     "prune",

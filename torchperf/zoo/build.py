@@ -26,6 +26,7 @@ import io
 import os
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,13 @@ from torchperf.zoo.optimize import low_rank, prune, quantize_int8, torch_availab
 
 __all__ = [
     "CACHE_SCHEMA",
+    "FAMILIES",
     "ZooBuild",
     "build_comparison_set",
     "build_zoo",
     "code_version",
     "default_cache_dir",
+    "family_baselines",
 ]
 
 CACHE_SCHEMA = "torchperf.zoo.cache"
@@ -379,3 +382,46 @@ def build_comparison_set(
     returning logits. See :func:`build_zoo` for the parameters.
     """
     return build_zoo(seed, cache_dir, include_torch, use_cache=use_cache).models
+
+
+#: The zoo's families: ``{family: (baseline, variants)}``. An optimisation is judged
+#: against its own unoptimised twin, never against another architecture (an attention
+#: model is not a "regression" of an MLP).
+FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mlp": (
+        "mlp",
+        (
+            "mlp-int8",
+            "mlp-pruned50",
+            "mlp-pruned90",
+            "mlp-pruned90-sparse",
+            "mlp-lowrank",
+            "mlp-torch",
+        ),
+    ),
+    "cnn": ("cnn-naive", ("cnn-im2col",)),
+    "attention": ("attn-nocache", ("attn-kvcache",)),
+}
+
+
+def family_baselines(models: Iterable[str]) -> dict[str, str]:
+    """Map each zoo model among ``models`` to its family's baseline.
+
+    Parameters
+    ----------
+    models : iterable of str
+        Model names (e.g. the keys of :func:`build_comparison_set`).
+
+    Returns
+    -------
+    dict
+        ``{model: baseline}`` for every named model of a family in :data:`FAMILIES`
+        (a baseline maps to itself). Names outside the zoo's families are left out.
+
+    """
+    of: dict[str, str] = {}
+    for baseline, variants in FAMILIES.values():
+        of[baseline] = baseline
+        for v in variants:
+            of[v] = baseline
+    return {m: of[m] for m in models if m in of}
