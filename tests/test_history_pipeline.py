@@ -155,3 +155,24 @@ def test_scale_tool_writes_a_history_the_loader_reads(tmp_path):
     assert df.groupby(["benchmark", "param_str"]).ngroups == 45
     cps, _ = stream_change_points(tmp_path / "r", cache=tmp_path / "s", include_insignificant=True)
     assert cps == _whole(tmp_path / "r")
+
+
+def test_documented_cluster_command_is_what_the_cli_accepts():
+    """docs/history.md's Dask command: the extra exists and the CLI parses the command as shown."""
+    import re
+    import shlex
+
+    from torchperf.cli import build_parser
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "history.md").read_text(encoding="utf-8")
+    block = re.search(r"### Beyond one machine: Dask\n\n```\n(.*?)```", text, re.S).group(1)
+    lines = block.replace("\\\n", " ").splitlines()
+    assert lines[0] == 'pip install "torchperf[dask]"'
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'^dask = \["dask\[distributed\]', pyproject, re.M)
+    argv = shlex.split(lines[1], comments=True)
+    assert argv[0] == "torchperf"
+    args = build_parser().parse_args(argv[1:])
+    assert (args.command, args.scheduler, args.cache_dir) == (
+        "regressions", "tcp://scheduler:8786", "/shared/torchperf-cache/proj")

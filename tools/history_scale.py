@@ -16,8 +16,8 @@ parameter values, asv's result, CI, quartiles, number and repeat per value, as
 ``torchperf regressions`` on it in fresh processes and reports wall time and peak
 resident memory (``wait4``'s ``ru_maxrss``) of: a cold run (empty cache: every file
 parsed), warm runs (nothing changed), a run after one new commit, and a run on a
-20-value history (the interpreter with its imports: the baseline that
-"bytes per value" is measured above). ``--duckdb`` also loads the same rows into
+2,000-value history (the interpreter with its imports and every code path of the
+analysis: the baseline that "bytes per value" is measured above). ``--duckdb`` also loads the same rows into
 DuckDB and compares write and read times and sizes with the Parquet store.
 
 Usage::
@@ -160,14 +160,14 @@ def store_mode(args: argparse.Namespace) -> int:
         print(f"wrote {n:,} values in {args.revisions} files ({size / 1e6:.0f} MB of JSON) "
               f"in {time.perf_counter() - t0:.0f} s")
     n_values = args.revisions * args.series
-    tiny = work / "tiny"
+    tiny = work / "baseline"
     if not (tiny / "benchmarks.json").exists():
-        write_asv_history(tiny, 10, 2)
+        write_asv_history(tiny, 100, 20)  # small, but every code path of the analysis runs
     cmd = [sys.executable, "-m", "torchperf", "regressions", "--results-dir"]
     print(f"load: {open('/proc/loadavg').read().split()[:3]}")
     base = min(run_measured([*cmd, str(tiny), "--cache-dir", str(work / "tiny-cache")], env)[2]
                for _ in range(2))
-    print(f"baseline (interpreter + imports, 20-value history): peak RSS {base:.0f} MB")
+    print(f"baseline (interpreter, imports, every code path: 2,000-value history): peak RSS {base:.0f} MB")
 
     def report(label: str, wall: float, cpu: float, rss: float, code: int, last: str) -> None:
         per = (rss - base) * 2**20 / n_values

@@ -92,7 +92,7 @@ _MANIFEST = "manifest.json"
 _GROUPS = "groups"
 _RACY_NS = 2_000_000_000
 #: Target number of values per series group when a store is built.
-GROUP_TARGET_VALUES = 50_000
+GROUP_TARGET_VALUES = 20_000
 #: Rows buffered across groups before fragments are written during a build.
 _FLUSH_ROWS = 4_000_000
 #: A group with more fragments than this is merged into one at the end of an update.
