@@ -94,7 +94,7 @@ _RACY_NS = 2_000_000_000
 #: Target number of values per series group when a store is built.
 GROUP_TARGET_VALUES = 20_000
 #: Rows buffered across groups before fragments are written during a build.
-_FLUSH_ROWS = 4_000_000
+_FLUSH_ROWS = 1_000_000
 #: A group with more fragments than this is merged into one at the end of an update.
 _MAX_FRAGMENTS = 4
 
@@ -822,13 +822,30 @@ class HistoryStore:
                 self._write_manifest()
             return
         pa = _need_pyarrow()
+        import numpy as np
+
         buffers: dict[int, list[pa.Table]] = {}
+        pending: list[tuple[pa.Table, Any]] = []  # parsed files not yet split into groups
         buffered = 0
         new_frags: dict[int, list[str]] = {}
         new_rows: dict[int, int] = {}
 
+        def split_pending() -> None:
+            """Split the parsed files into groups: one concatenation and one sort per flush."""
+            if not pending:
+                return
+            t = pa.concat_tables([p for p, _ in pending]).unify_dictionaries()
+            rg = np.concatenate([g for _, g in pending])
+            pending.clear()
+            order = np.argsort(rg, kind="stable")
+            t, rg = t.take(pa.array(order)), rg[order]
+            cuts = np.flatnonzero(np.r_[True, rg[1:] != rg[:-1]])
+            for a, b in zip(cuts, np.r_[cuts[1:], rg.size], strict=True):
+                buffers.setdefault(int(rg[a]), []).append(t.slice(a, b - a))
+
         def flush(final: bool) -> None:
             nonlocal buffered
+            split_pending()
             for g, tabs in list(buffers.items()):
                 if not tabs:
                     continue
@@ -849,21 +866,18 @@ class HistoryStore:
             m["next_id"] = fid + 1
             entry, table = _parse_file(rel, path, mdir, st, digest, fid)
             if table is not None:
-                import numpy as np
-
                 bcol = table.column("benchmark").chunk(0)
                 groups = [_group_of(b, n_groups) for b in bcol.dictionary.to_pylist()]
                 row_groups = np.asarray(groups, dtype=np.int64)[bcol.indices.to_numpy(zero_copy_only=False)]
                 entry.groups = sorted({int(g) for g in row_groups})
-                for g in entry.groups:
-                    sel = np.flatnonzero(row_groups == g)
-                    buffers.setdefault(g, []).append(table.take(pa.array(sel)))
+                pending.append((table, row_groups))
                 buffered += table.num_rows
             self.entries[rel] = entry
             if buffered >= _FLUSH_ROWS:
                 flush(final=False)
             if progress is not None:
                 progress("parse", i + 1, len(todo))
+        split_pending()
         # groups that lose rows (changed or deleted files) or gain rows: rewrite as one fragment
         for g in sorted(touched_groups | set(buffers)):
             tabs = buffers.get(g, [])
