@@ -19,7 +19,7 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "sub" / "out.json"
     atomic_write_json(target, {"a": 1})
     atomic_write_json(target, {"a": 2, "b": [1.5, float("nan")]})
-    assert read_json(target) == {"a": 2, "b": [1.5, "NaN"]}
+    assert read_json(target) == {"a": 2, "b": [1.5, None]}
     assert [p.name for p in target.parent.iterdir()] == ["out.json"]
 
 
@@ -39,8 +39,8 @@ def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
 
 def test_to_jsonable_handles_numpy_and_nonfinite():
     np = pytest.importorskip("numpy")
-    out = to_jsonable({"x": np.float32(1.5), "y": np.arange(3), 2: (float("inf"), -float("inf"))})
-    assert out == {"x": 1.5, "y": [0, 1, 2], "2": ["Infinity", "-Infinity"]}
+    out = to_jsonable({"x": np.float32(1.5), "y": np.arange(3), 2: (float("inf"), -float("inf"), np.float64("nan"))})
+    assert out == {"x": 1.5, "y": [0, 1, 2], "2": [None, None, None]}  # null: no finite value
     json.dumps(out, allow_nan=False)
 
 

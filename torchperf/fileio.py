@@ -121,8 +121,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays, tuples, paths and non-finite floats to plain JSON types.
 
-    Non-finite floats become the strings ``"NaN"``, ``"Infinity"`` and
-    ``"-Infinity"`` so that the output is strict JSON that any parser reads.
+    Non-finite floats (NaN, ±inf) become ``None`` (JSON ``null``): "no
+    finite value", e.g. the interval of a single sample or the CV of a zero
+    mean (docs/reports.md, "Missing values"). The output is strict JSON that
+    any parser reads, and a tool that reads a field as a number gets either a
+    number or null, never a string. (Files written before this wrote the
+    strings ``"NaN"`` / ``"Infinity"``; they still load.)
     """
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
@@ -133,11 +137,7 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, int):
         return int(obj)
     if isinstance(obj, float):
-        if math.isnan(obj):
-            return "NaN"
-        if math.isinf(obj):
-            return "Infinity" if obj > 0 else "-Infinity"
-        return obj
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
     # numpy without importing it eagerly

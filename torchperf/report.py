@@ -14,7 +14,8 @@ output directory it writes
 ``results.json``
     The run (schema ``torchperf.run`` version 1, every sample and metadata).
 ``results.csv``
-    One row per model x metric (see :func:`torchperf.suite.results_frame`).
+    One row per model x metric, n/a and failed pairs included with their
+    reason (see :func:`torchperf.suite.results_frame`).
 ``pareto.png`` / ``.svg``, ``metric_<name>.png`` / ``.svg``, ``latency_distribution.png`` / ``.svg``
     The figures (when matplotlib is available and the metrics were measured).
 
@@ -1189,20 +1190,27 @@ _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_cell(v: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    """Neutralise spreadsheet formulas in text cells (CSV injection); no finite value -> empty cell."""
     if isinstance(v, str) and v.startswith(_CSV_FORMULA):
         return "'" + v
+    if isinstance(v, float) and not math.isfinite(v):
+        return ""
     return v
 
 
 def csv_text(run: Mapping[str, Any] | str | Path) -> str:
     """Return the run as CSV: one row per model x metric (see :func:`torchperf.suite.results_frame`).
 
-    Text cells that a spreadsheet would run as a formula (starting with
-    ``= + - @``) are prefixed with ``'``.
+    Pairs without a result are rows too: ``status`` ``n/a`` (the metric does
+    not apply to the model) or ``failed``, with the ``reason`` and empty
+    numbers. Text cells that a spreadsheet would run as a formula (starting
+    with ``= + - @``) are prefixed with ``'``. A number that has no finite
+    value (NaN, inf: e.g. the CV of a zero mean) is an empty cell.
     """
     r = _as_run(run)
-    frame = results_frame(r["results"])
+    frame = results_frame(
+        r["results"], not_applicable=r.get("not_applicable") or {}, failures=r.get("failures") or {}
+    )
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(list(frame.columns))

@@ -602,13 +602,53 @@ def _inflate_environment(d: Any, env: Mapping[str, Any], fingerprint: str | None
     return d
 
 
-def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.DataFrame:
+def _frame_ci(metric: str, r: BenchmarkResult) -> tuple[float, float, str]:
+    """The CI of the mean for the CSV: never below zero for a quantity that cannot be negative."""
+    import warnings
+
+    from torchperf import stats
+    from torchperf.errors import SmallSampleWarning
+    from torchperf.metrics import METRIC_NAMES
+
+    values = r.values
+    if metric in METRIC_NAMES and len(values) >= 2 and min(values) >= 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            return stats.nonnegative_mean_ci(values, confidence_level=r.confidence_level)
+    return r.ci_lower, r.ci_upper, "student-t"
+
+
+def _failure_reason(entry: Any) -> str:
+    if isinstance(entry, Mapping):
+        return str(entry.get("message") or entry.get("error") or entry.get("cause") or "failed")
+    return str(entry)
+
+
+def results_frame(
+    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    *,
+    not_applicable: Mapping[str, Mapping[str, str]] | None = None,
+    failures: Mapping[str, Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
     """Return a tidy DataFrame with one row per model x metric.
 
-    Columns: ``model, metric, mean, median, std, cv, ci_low, ci_high``
-    (Student-t CI of the mean), ``median_ci_low, median_ci_high``,
-    ``median_ci_coverage`` (the coverage that interval really has), ``n``,
-    ``unit`` and ``direction`` (``"lower_is_better"`` / ``"higher_is_better"``).
+    Columns: ``model, metric, status, reason, mean, median, std, cv, ci_low,
+    ci_high, ci_method, median_ci_low, median_ci_high, median_ci_coverage,
+    n, unit, direction``.
+
+    ``ci_low`` / ``ci_high`` are a confidence interval of the mean. For the
+    built-in metrics (latency, throughput, accuracy, memory, size: none can be
+    negative) it is :func:`torchperf.stats.nonnegative_mean_ci`, so it never
+    reaches below zero; ``ci_method`` names the interval used
+    (``student-t``, ``log-cox`` or ``student-t-truncated``). ``median_ci_low``
+    / ``median_ci_high`` are the order-statistic interval of the median and
+    ``median_ci_coverage`` the coverage that interval really has.
+    ``direction`` is ``"lower_is_better"`` / ``"higher_is_better"``.
+
+    ``status`` is ``"ok"`` for a measured pair; with ``not_applicable``
+    (``{metric: {model: reason}}``) and ``failures`` (``{model: {metric:
+    entry}}``) the pairs that have no result get a row too, with status
+    ``"n/a"`` or ``"failed"``, the ``reason`` and empty (NaN) numbers.
     """
     import pandas as pd
 
@@ -618,17 +658,21 @@ def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.Da
     for metric, per_model in results.items():
         for model, r in per_model.items():
             med_lo, med_hi = r.median_ci
+            lo, hi, method = _frame_ci(metric, r)
             rows.append(
                 {
                     # a lone surrogate cannot be stored as UTF-8: \ud800 (torchperf.text)
                     "model": utf8_safe(model),
                     "metric": metric,
+                    "status": "ok",
+                    "reason": "",
                     "mean": r.mean,
                     "median": r.median,
                     "std": r.std,
                     "cv": r.cv,
-                    "ci_low": r.ci_lower,
-                    "ci_high": r.ci_upper,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "ci_method": method,
                     "median_ci_low": med_lo,
                     "median_ci_high": med_hi,
                     "median_ci_coverage": getattr(r, "median_ci_coverage", math.nan),
@@ -637,9 +681,34 @@ def results_frame(results: Mapping[str, Mapping[str, BenchmarkResult]]) -> pd.Da
                     "direction": Direction.from_flag(r.lower_is_better).value,
                 }
             )
+    missing: list[tuple[str, str, str, str]] = []
+    for metric, per in (not_applicable or {}).items():
+        for model, reason in per.items():
+            if model not in results.get(metric, {}):
+                missing.append((str(model), str(metric), "n/a", str(reason)))
+    for model, per in (failures or {}).items():
+        if isinstance(per, Mapping):
+            for metric, entry in per.items():
+                if model not in results.get(metric, {}):
+                    missing.append((str(model), str(metric), "failed", _failure_reason(entry)))
+    for model, metric, status, reason in missing:
+        from torchperf.metrics import METRICS
+
+        known = METRICS.get(metric)
+        rows.append(
+            {
+                "model": utf8_safe(model),
+                "metric": metric,
+                "status": status,
+                "reason": utf8_safe(reason),
+                "n": 0,
+                "unit": known.unit if known is not None else "",
+                "direction": Direction.from_flag(known.lower_is_better).value if known is not None else "",
+            }
+        )
     columns = [
-        "model", "metric", "mean", "median", "std", "cv", "ci_low", "ci_high",
-        "median_ci_low", "median_ci_high", "median_ci_coverage", "n", "unit", "direction",
+        "model", "metric", "status", "reason", "mean", "median", "std", "cv", "ci_low", "ci_high",
+        "ci_method", "median_ci_low", "median_ci_high", "median_ci_coverage", "n", "unit", "direction",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

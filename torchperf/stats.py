@@ -56,6 +56,7 @@ __all__ = [
     "log_t_test",
     "mcnemar_ratio_test",
     "mean_ci",
+    "nonnegative_mean_ci",
     "median_abs_deviation",
     "median_ci",
     "pettitt_test",
@@ -355,6 +356,67 @@ def mean_ci(
             stacklevel=2,
         )
     return _mean_ci(x, cl)
+
+
+def nonnegative_mean_ci(
+    values: Sequence[float] | np.ndarray, *, confidence_level: float = 0.95
+) -> tuple[float, float, str]:
+    """Confidence interval for the mean of a quantity that cannot be negative.
+
+    Latency, memory and model size are never negative, but the Student-t
+    interval of :func:`mean_ci` is symmetric and, on a skewed sample (a few
+    slow calls among fast ones), reaches below zero (and undercovers: 70 % at
+    n = 10 for a log-normal sample with σ = 1.5). So:
+
+    * all values positive: the modified Cox interval on log values (Olsson
+      2005), ``exp(ȳ + s²/2 ± t(1 - α/2, n - 1) · √(s²/n + s⁴/(2(n - 1))))``
+      with ``ȳ``, ``s²`` the mean and variance of ``log x``. It is positive by
+      construction and, in the seeded simulation of ``tests/test_tidy_output.py``,
+      covers 92-96 % at the 95 % level for log-normal (σ = 0.5, 1.5) and
+      normal samples at n = 5-30;
+    * some values zero: the Student-t interval intersected with ``[0, ∞)``;
+      the true mean lies in ``[0, ∞)``, so the intersection keeps the coverage;
+    * fewer than two values: the degenerate ``(x, x)`` of :func:`mean_ci`.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Finite measurements, none negative.
+    confidence_level : float, default 0.95
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    tuple
+        ``(low, high, method)`` with ``method`` one of ``"student-t"``,
+        ``"log-cox"`` and ``"student-t-truncated"``.
+
+    Raises
+    ------
+    InvalidParameterError
+        On empty / non-finite / negative values or a ``confidence_level``
+        outside (0, 1).
+
+    """
+    x = _as_sample(values)
+    cl = _check_confidence_level(confidence_level)
+    if np.any(x < 0):
+        raise InvalidParameterError(
+            "nonnegative_mean_ci needs values >= 0; got a negative value. "
+            "Use mean_ci for quantities that can be negative."
+        )
+    lo, hi = _mean_ci(x, cl)
+    if x.size < 2:
+        return lo, hi, "student-t"
+    if np.all(x > 0):
+        y = np.log(x)
+        n = y.size
+        s2 = float(np.var(y, ddof=1))
+        est = float(np.mean(y)) + s2 / 2
+        se = math.sqrt(s2 / n + s2 * s2 / (2 * (n - 1)))
+        half = _t_ppf(0.5 + cl / 2, n - 1) * se
+        return math.exp(est - half), math.exp(est + half), "log-cox"
+    return (lo, hi, "student-t") if lo >= 0 else (0.0, hi, "student-t-truncated")
 
 
 @lru_cache(maxsize=4096)
