@@ -544,7 +544,7 @@ def test_benjamini_hochberg_controls_suite_false_discoveries():
 
 @pytest.mark.slow
 def test_per_call_tests_overflag_correlated_data_but_replicates_do_not():
-    """DESIGN rule 1: calls within a process are correlated; the process is the replicate."""
+    """docs/statistics.md#rule-1: calls within a process are correlated; the process is the replicate."""
     rng = np.random.default_rng(31)
     trials, procs, calls = 600, 5, 20
     per_call = replicate = 0

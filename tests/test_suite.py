@@ -422,7 +422,7 @@ def test_compare_to_baseline_exact_and_family():
 
 def test_compare_to_baseline_uses_processes_as_replicates():
     """A/A with process-level noise (the usual case): per-call samples pooled across processes
-    over-state the evidence; per-process medians do not (DESIGN rule 1). Seeded simulation."""
+    over-state the evidence; per-process medians do not (docs/statistics.md#rule-1). Seeded simulation."""
     from torchperf.result import BenchmarkResult
 
     rng = np.random.default_rng(3)

@@ -49,8 +49,13 @@ _EXPORTS: dict[str, str] = {
     # comparison
     "Finding": "torchperf.comparison",
     "adjust": "torchperf.comparison",
+    "baseline_findings": "torchperf.comparison",
     "compare_results": "torchperf.comparison",
+    "compare_runs": "torchperf.comparison",
+    "compare_to_baseline": "torchperf.comparison",
     "decide": "torchperf.comparison",
+    "run_correction": "torchperf.comparison",
+    "run_findings": "torchperf.comparison",
     # timing
     "AdaptiveStop": "torchperf.timing",
     "AdaptiveWarmup": "torchperf.timing",
@@ -77,7 +82,6 @@ _EXPORTS: dict[str, str] = {
     "RunFlags": "torchperf.runfile",
     # suite
     "BenchmarkSuite": "torchperf.suite",
-    "compare_to_baseline": "torchperf.suite",
     "load_run": "torchperf.suite",
     "results_frame": "torchperf.suite",
     "save_run": "torchperf.suite",
@@ -109,7 +113,6 @@ _EXPORTS: dict[str, str] = {
     "collect_environment": "torchperf.environment",
     "noise_checks": "torchperf.environment",
     # report
-    "compare_runs": "torchperf.report",
     "render_run": "torchperf.report",
     "summary_table": "torchperf.report",
     # leaderboard

@@ -3,7 +3,7 @@
 ``Benchmark`` keeps the course module's API (``Benchmark(models, datasets,
 warmup_runs=5, measurement_runs=10)``, ``run_latency_benchmark(input_shape=(1, 28, 28))``,
 ``run_accuracy_benchmark()``, ``run_memory_benchmark()``, ``compare_models()``) and
-measures the way DESIGN.md asks:
+measures the way the rules of docs/statistics.md ask:
 
 * latency and throughput go through :func:`torchperf.timing.measure` (fixed warmup of
   ``warmup_runs`` samples, ``measurement_runs`` samples, loop calibration with
@@ -799,7 +799,7 @@ class Benchmark:
         each worker (a fresh ``spawn``-ed interpreter) runs the whole protocol; the
         results pool the samples and record ``replicate_sizes`` so that
         :meth:`compare_models` can compare per-process medians (the process is the
-        unit of replication, DESIGN.md rule 1).
+        unit of replication, docs/statistics.md#rule-1).
     timeout_s : float, optional
         Run each model's measurement in a worker process and kill it after this many
         seconds (``BenchmarkTimeoutError`` cause). The clock starts once the worker has

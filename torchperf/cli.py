@@ -562,7 +562,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     "compare asv revisions, pass --results-dir DIR."
                 )
     if run_like(a) and run_like(b) and not args.results_dir:
-        from torchperf.report import compare_runs
+        from torchperf.comparison import compare_runs
         from torchperf.suite import load_run
 
         rows = compare_runs(load_run(a), load_run(b), confidence_level=args.confidence_level)

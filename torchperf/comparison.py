@@ -34,19 +34,31 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from torchperf import stats
+from torchperf.environment import environment_facts
 from torchperf.errors import InvalidParameterError
 from torchperf.metrics import Direction
 
 if TYPE_CHECKING:  # pragma: no cover
     from torchperf.result import BenchmarkResult
 
-__all__ = ["Finding", "adjust", "compare_results", "decide"]
+__all__ = [
+    "Finding",
+    "adjust",
+    "baseline_findings",
+    "compare_results",
+    "compare_runs",
+    "compare_to_baseline",
+    "decide",
+    "run_correction",
+    "run_findings",
+]
 
 #: Verdicts a finding can have (``"baseline"`` is only used by ranked tables).
 VERDICTS: tuple[str, ...] = ("regression", "improvement", "equivalent", "inconclusive")
@@ -876,3 +888,269 @@ def _matching_gamma(method: str, alpha: float, m: int, rejected: int) -> float:
     if method == "holm":
         return alpha / (m - rejected) if rejected < m else alpha
     return alpha
+
+# --------------------------------------------------------------------------- runs
+# Comparisons over whole runs: every model against the baseline (the suite and its
+# report) and two saved runs against each other (``torchperf compare A.json B.json``).
+
+_RUN_CORRECTIONS = {
+    "bh": "benjamini-hochberg",
+    "benjamini-hochberg": "benjamini-hochberg",
+    "fdr": "benjamini-hochberg",
+    "holm": "holm",
+}
+
+
+def run_correction(correction: str) -> str:
+    """The canonical name of a run-level correction: ``"benjamini-hochberg"`` or ``"holm"``.
+
+    Accepts ``"bh"``, ``"fdr"``, ``"benjamini-hochberg"`` and ``"holm"`` (any case).
+
+    Raises
+    ------
+    InvalidParameterError
+        For anything else (``"none"`` is not offered for a whole run).
+
+    """
+    key = str(correction).lower()
+    if key not in _RUN_CORRECTIONS:
+        raise InvalidParameterError(
+            f"`correction` must be 'bh' (Benjamini-Hochberg) or 'holm'; got {correction!r}."
+        )
+    return _RUN_CORRECTIONS[key]
+
+
+def compare_to_baseline(
+    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    baseline: str,
+    *,
+    correction: str = "bh",
+    confidence_level: float = 0.95,
+    threshold: float = stats.DEFAULT_NOISE_THRESHOLD,
+    models: Sequence[str] | None = None,
+    baselines: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Compare every model with ``baseline`` on every metric, adjusting p-values across all.
+
+    Each pair is a :class:`torchperf.comparison.Finding` from
+    :func:`torchperf.comparison.compare_results` (the test follows the data:
+    paired McNemar for accuracy with per-example outcomes, exact for metrics
+    without spread, per-process medians when measured in several processes,
+    pooled samples with a caveat otherwise; ``docs/statistics.md#rule-8``), and
+    the family is adjusted with :func:`torchperf.comparison.adjust`.
+
+    Parameters
+    ----------
+    results : Mapping
+        ``{metric: {model: BenchmarkResult}}``.
+    baseline : str
+        Name of the reference model.
+    correction : {"bh", "holm"}
+        Multiple-comparison control across *all* comparisons of the run:
+        Benjamini-Hochberg (false-discovery rate) or Holm (family-wise error).
+    confidence_level : float
+        Confidence level of the ratio CIs; ``1 - confidence_level`` is the
+        significance level applied to the adjusted p-values.
+    threshold : float
+        Relative change below which a difference is not called a
+        regression or an improvement (0.05 = 5 %).
+    models : sequence of str, optional
+        Display order of the models.
+    baselines : Mapping, optional
+        ``{model: its baseline}`` for families of models (the zoo's
+        :data:`torchperf.zoo.FAMILIES`: each optimised variant against its own
+        unoptimised twin). Models not in it are compared with ``baseline``; a model
+        mapped to itself is a baseline and is not compared.
+
+    Returns
+    -------
+    list of dict
+        One ``Finding.as_dict(legacy=True)`` per (metric, model != its baseline):
+        the finding's fields (``metric, baseline, candidate, before, after,
+        ratio, ratio_ci_low, ratio_ci_high, p, q, test, verdict, caveat, ...``)
+        and the 0.1 spellings ``model, baseline_center, candidate_center,
+        ci_low, ci_high, p_value, p_adjusted, method, n_baseline,
+        n_candidate, note``; ``direction`` is where the point estimate moved,
+        ``verdict`` what the statistics support.
+
+    """
+    return [
+        f.as_dict(legacy=True)
+        for f in baseline_findings(
+            results, baseline, correction=correction, confidence_level=confidence_level,
+            threshold=threshold, models=models, baselines=baselines,
+        )
+    ]  # fmt: skip
+
+
+def baseline_findings(
+    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    baseline: str,
+    *,
+    correction: str = "bh",
+    confidence_level: float = 0.95,
+    threshold: float = stats.DEFAULT_NOISE_THRESHOLD,
+    models: Sequence[str] | None = None,
+    baselines: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """:func:`compare_to_baseline` as :class:`Finding` objects (adjusted together).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bad ``correction``, ``confidence_level`` or ``threshold``.
+
+    """
+    confidence_level = _check_level(confidence_level)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not (threshold >= 0 and math.isfinite(threshold))
+    ):
+        raise InvalidParameterError(f"`threshold` must be a finite number >= 0; got {threshold!r}.")
+    method = run_correction(correction)
+    findings = []
+    own = dict(baselines or {})
+    for metric, per_model in results.items():
+        order = [m for m in (models or per_model) if m in per_model]
+        order += [m for m in per_model if m not in order]
+        for model in order:
+            ref = own.get(model, baseline)
+            if model == ref or ref not in per_model:
+                continue
+            base = per_model[ref]
+            try:
+                f = compare_results(
+                    base, per_model[model], metric=metric, baseline_name=ref,
+                    candidate_name=model, confidence_level=confidence_level, threshold=threshold,
+                )  # fmt: skip
+            except InvalidParameterError as exc:  # e.g. units differ in a hand-edited file
+                f = _not_compared(metric, ref, model, base, confidence_level, threshold, exc)
+            findings.append(f)
+    return adjust(findings, method)
+
+
+def _not_compared(
+    metric: str,
+    baseline: str,
+    model: str,
+    base: BenchmarkResult,
+    confidence_level: float,
+    threshold: float,
+    exc: Exception,
+) -> Finding:
+    return decide(
+        None, metric=metric, baseline=baseline, candidate=model, before=math.nan,
+        after=math.nan, unit=base.unit, lower_is_better=base.lower_is_better,
+        statistic="none", confidence_level=confidence_level, threshold=threshold,
+        caveat=f"not compared: {exc}",
+    )  # fmt: skip
+
+
+def _env_label(env: Mapping[str, Any]) -> str:
+    facts = dict(environment_facts(env))
+    parts = [f"py{facts['Python']}" if "Python" in facts else "", f"numpy{facts['NumPy']}" if "NumPy" in facts else ""]
+    return "-".join(p for p in parts if p) or "unknown"
+
+
+def compare_runs(
+    a: Mapping[str, Any] | str | Path,
+    b: Mapping[str, Any] | str | Path,
+    *,
+    correction: str = "bh",
+    confidence_level: float = 0.95,
+    threshold: float = stats.DEFAULT_NOISE_THRESHOLD,
+) -> list[dict[str, Any]]:
+    """Compare two saved runs, model by model and metric by metric.
+
+    Each (metric, model) present in both runs is compared with
+    :func:`torchperf.comparison.compare_results` (``a`` is the baseline, ``b``
+    the candidate; direction from the metric's ``lower_is_better``), and
+    the p-values of all pairs are adjusted together by
+    :func:`torchperf.comparison.adjust` (Benjamini-Hochberg by default, or Holm).
+
+    Parameters
+    ----------
+    a, b : Mapping or path
+        Runs (dicts or ``results.json`` paths): before and after.
+    correction : {"bh", "holm"}
+        Multiple-comparison method.
+    confidence_level : float
+        Level of the ratio CIs; ``1 - confidence_level`` is the significance level.
+    threshold : float
+        Relative change below which no regression / improvement is called.
+
+    Returns
+    -------
+    list of dict
+        One ``Finding.as_dict(legacy=True)`` per pair, with the CLI-contract fields ``benchmark``
+        (``"<metric>:<model>"``), ``params`` (``None``), ``machine``, ``env``,
+        ``commit_before``, ``commit_after``, ``ratio``, ``ci_low``,
+        ``ci_high``, ``p_value``, ``direction`` (``"regression"`` /
+        ``"improvement"`` / ``"unchanged"``: where the point estimate moved)
+        and ``metric_direction``, plus ``metric``, ``model``, ``p_adjusted``,
+        ``correction``, ``verdict`` (what the statistics support:
+        ``"regression"``, ``"improvement"``, ``"equivalent"`` or
+        ``"inconclusive"``), ``significant`` and the rest of
+        :func:`compare_to_baseline`'s fields. A significant
+        regression is an entry with ``verdict == "regression"``.
+
+    """
+    return [
+        f.as_dict(legacy=True)
+        for f in run_findings(a, b, correction=correction, confidence_level=confidence_level, threshold=threshold)
+    ]
+
+
+def run_findings(
+    a: Mapping[str, Any] | str | Path,
+    b: Mapping[str, Any] | str | Path,
+    *,
+    correction: str = "bh",
+    confidence_level: float = 0.95,
+    threshold: float = stats.DEFAULT_NOISE_THRESHOLD,
+) -> list[Finding]:
+    """:func:`compare_runs` as :class:`Finding` objects (adjusted together).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bad ``correction`` or ``confidence_level``.
+    ResultsFileError
+        If a run file cannot be read.
+
+    """
+    from torchperf.runfile import Run
+
+    ra, rb = (Run.load(x) if isinstance(x, (str, Path)) else Run.from_dict(x) for x in (a, b))
+    confidence_level = _check_level(confidence_level)
+    if str(correction).lower() not in ("bh", "holm", "benjamini-hochberg", "fdr"):
+        raise InvalidParameterError(
+            f"`correction` must be 'bh' (Benjamini-Hochberg) or 'holm'; got {correction!r}."
+        )
+    env_a, env_b = ra.environment, rb.environment
+    facts_a, facts_b = dict(environment_facts(env_a)), dict(environment_facts(env_b))
+    findings = []
+    for metric, per_a in ra.results.items():
+        per_b = rb.results.get(metric, {})
+        order = [m for m in ra.models if m in per_a and m in per_b] + [
+            m for m in per_a if m in per_b and m not in ra.models
+        ]
+        for model in order:
+            context = {
+                "benchmark": f"{metric}:{model}",
+                "params": None,
+                "machine": facts_b.get("machine") or facts_a.get("machine"),
+                "env": _env_label(env_b),
+                "env_before": _env_label(env_a),
+                "commit_before": facts_a.get("git commit"),
+                "commit_after": facts_b.get("git commit"),
+            }
+            findings.append(
+                compare_results(
+                    per_a[model], per_b[model], metric=metric, baseline_name=model,
+                    candidate_name=model, confidence_level=confidence_level,
+                    threshold=threshold, context=context,
+                )
+            )
+    return adjust(findings, correction)

@@ -1,7 +1,7 @@
 """System, package and BLAS facts, and checks of whether a machine is fit to benchmark on.
 
 :func:`collect_environment` returns the provenance recorded with every result
-(DESIGN.md rule 6): machine, CPU, Python, package versions, NumPy's BLAS
+(docs/statistics.md#rule-6): machine, CPU, Python, package versions, NumPy's BLAS
 (through threadpoolctl), thread settings and the git commit.
 
 :func:`noise_checks` returns :class:`NoiseCheck` records in the spirit of
@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +35,7 @@ __all__ = [
     "blas_info",
     "collect_environment",
     "cpu_model",
+    "environment_facts",
     "git_info",
     "noise_checks",
     "package_versions",
@@ -717,3 +718,77 @@ def _check_blas_under_load(pools: list[dict[str, Any]], *, loaded: bool) -> Nois
     if loaded:
         return NoiseCheck("blas_threads_under_load", "warn", value, advice)
     return NoiseCheck("blas_threads_under_load", "ok", value, advice)
+
+
+def environment_facts(env: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Pick the human-relevant facts from :func:`collect_environment` output (tolerant of layout).
+
+    Parameters
+    ----------
+    env : Mapping
+        An environment as recorded in a run (older layouts and asv's facts are read too).
+
+    Returns
+    -------
+    list of (str, str)
+        ``(label, value)`` in display order: ``machine``, ``platform``, ``CPU``, ``cores``,
+        ``Python``, ``NumPy``, ``BLAS``, ``thread settings``, ``torch``, ``torchperf``,
+        ``timer``, ``git commit``; a fact that was not recorded is left out.
+
+    """
+
+    def get(*paths: str) -> Any:
+        for path in paths:
+            node: Any = env
+            for part in path.split("."):
+                if isinstance(node, Mapping) and part in node:
+                    node = node[part]
+                else:
+                    node = None
+                    break
+            if node not in (None, "", [], {}):
+                return node
+        return None
+
+    facts: list[tuple[str, str]] = []
+
+    def add(label: str, value: Any) -> None:
+        if value is not None:
+            facts.append((label, str(value)))
+
+    host, arch = get("hostname", "node"), get("machine")
+    add("machine", f"{host} ({arch})" if host and arch else (host or arch))
+    add("platform", get("platform.platform", "platform", "system", "os"))
+    add("CPU", get("cpu.model", "cpu.brand", "cpu.name", "cpu", "processor", "platform.processor"))
+    cores = get("cpu.logical_cores", "cores.logical", "logical_cores", "cpu_count", "cores")
+    physical = get("cpu.physical_cores", "cores.physical", "physical_cores")
+    if cores is not None:
+        add("cores", f"{cores} logical" + (f", {physical} physical" if physical is not None else ""))
+    add("Python", get("python.version", "python_version", "python"))
+    add("NumPy", get("numpy_imported", "packages.numpy", "numpy.version", "numpy_version", "numpy"))
+    blas = get("blas", "threadpoolctl")
+    if isinstance(blas, (list, tuple)) and blas:
+        parts = []
+        for lib in blas:
+            if isinstance(lib, Mapping):
+                name = lib.get("internal_api") or lib.get("name") or lib.get("user_api") or "?"
+                version = lib.get("version") or "?"
+                threads = lib.get("num_threads", "?")
+                parts.append(f"{name} {version} ({threads} threads)")
+        add("BLAS", "; ".join(parts) if parts else None)
+    elif blas is not None:
+        add("BLAS", blas)
+    threads = get("thread_env", "threads", "env_threads")
+    if isinstance(threads, Mapping):
+        shown = ", ".join(f"{k}={v}" for k, v in threads.items() if v not in (None, ""))
+        add("thread settings", shown or "none set")
+    add("torch", get("packages.torch"))
+    add("torchperf", get("packages.torchperf", "torchperf_version"))
+    timer = get("timer.function")
+    if timer is not None:
+        res = get("timer.resolution_s")
+        add("timer", f"{timer}" + (f" (resolution {res:g} s)" if isinstance(res, (int, float)) else ""))
+    commit = get("git.commit", "git_commit", "commit")
+    if commit is not None:
+        add("git commit", f"{commit}" + (" (dirty)" if get("git.dirty") is True else ""))
+    return facts

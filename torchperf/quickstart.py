@@ -97,7 +97,7 @@ def run_zoo(output: Path, *, warmup_runs: int = 5, measurement_runs: int = 10, p
     """Benchmark the zoo with :class:`~torchperf.suite.BenchmarkSuite` and render its report.
 
     Latency and throughput are measured in ``processes`` worker processes per model,
-    so the report's comparisons rest on per-process medians (DESIGN rule 1): samples
+    so the report's comparisons rest on per-process medians (docs/statistics.md#rule-1): samples
     from one process are not independent, and comparing two identical models on them
     has called one of them a "regression".
 

@@ -1,8 +1,8 @@
 """Reports of a saved run: Markdown, self-contained HTML, JSON and CSV.
 
-:func:`render_run` is the one entry point: given a run (the dict
-:func:`torchperf.suite.load_run` returns, or a suite's ``to_run()``) and an
-output directory it writes
+:func:`render_run` is the one entry point: given a run (a
+:class:`torchperf.runfile.Run`: :func:`torchperf.suite.load_run`, a suite's
+``to_run()``, or a path) and an output directory it writes
 
 ``report.md``
     Markdown report; images referenced by relative file name.
@@ -12,10 +12,10 @@ output directory it writes
     Content-Security-Policy forbids scripts and remote loads, so the file is
     safe to open from a CI artifact store even if a string slipped through.
 ``results.json``
-    The run (schema ``torchperf.run`` version 1, every sample and metadata).
+    The run (:mod:`torchperf.runfile`, schema ``torchperf.run`` version 2, every sample and metadata).
 ``results.csv``
     One row per model x metric, n/a and failed pairs included with their
-    reason (see :func:`torchperf.suite.results_frame`).
+    reason (see :func:`torchperf.runfile.results_frame`).
 ``pareto.png`` / ``.svg``, ``metric_<name>.png`` / ``.svg``, ``latency_distribution.png`` / ``.svg``
     The figures (when matplotlib is available and the metrics were measured).
 
@@ -26,6 +26,11 @@ with the named multiple-comparison method, verdict), the Pareto set, the
 Olympics leaderboard and warnings: unstable measurements (coefficient of
 variation above 10 %, pyperf's threshold), outliers (Tukey fences, reported,
 never removed), warmups that never stabilised, and failures.
+
+This module renders only: :func:`build_report` gathers the run, its findings
+(:func:`torchperf.comparison.baseline_findings`, or the ones passed in), the Pareto
+fronts and the leaderboard into a frozen :class:`ReportData`, and the renderers
+format that. It imports nothing from :mod:`torchperf.suite`, which sits above it.
 
 Escaping: every string that comes from the user or from a results file
 (model names, metric names, units, error messages, environment values) goes
@@ -38,26 +43,27 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
+import functools
 import html
 import io
 import math
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from torchperf.comparison import Finding, baseline_findings
+from torchperf.comparison import compare_runs as compare_runs
+from torchperf.environment import environment_facts
 from torchperf.errors import InvalidParameterError, TorchperfWarning
 from torchperf.fileio import atomic_write_bytes, atomic_write_text, safe_filename
 from torchperf.metrics import METRIC_NAMES, Direction
+from torchperf.runfile import Run, results_frame
 from torchperf.stats import DEFAULT_NOISE_THRESHOLD
-from torchperf.suite import (
-    compare_to_baseline,
-    load_run,
-    normalize_run,
-    results_frame,
-    run_to_jsonable,
-)
 from torchperf.text import display_name, display_names, escape_text, utf8_safe
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,8 +73,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CV_WARN_THRESHOLD",
+    "ReportData",
     "build_report",
-    "compare_runs",
     "csv_text",
     "html_escape",
     "markdown_escape",
@@ -172,74 +178,14 @@ def _fmt_ci(lo: float, hi: float, fmt: Any = _fmt_ratio) -> str:
 # --------------------------------------------------------------------------- report data
 
 
-def _as_run(run: Mapping[str, Any] | str | Path) -> dict[str, Any]:
+def _as_run(run: Mapping[str, Any] | str | Path) -> Run:
     if isinstance(run, (str, Path)):
-        return load_run(run)
+        return Run.load(run)
     if not isinstance(run, Mapping):
         raise InvalidParameterError(
-            f"`run` must be a run dict (see torchperf.suite.load_run) or a path; got {type(run).__name__}."
+            f"`run` must be a Run, a run dict (see torchperf.runfile.Run) or a path; got {type(run).__name__}."
         )
-    return normalize_run(run)
-
-
-def _environment_facts(env: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Pick the human-relevant facts from ``collect_environment()`` output (tolerant of layout)."""
-
-    def get(*paths: str) -> Any:
-        for path in paths:
-            node: Any = env
-            for part in path.split("."):
-                if isinstance(node, Mapping) and part in node:
-                    node = node[part]
-                else:
-                    node = None
-                    break
-            if node not in (None, "", [], {}):
-                return node
-        return None
-
-    facts: list[tuple[str, str]] = []
-
-    def add(label: str, value: Any) -> None:
-        if value is not None:
-            facts.append((label, str(value)))
-
-    host, arch = get("hostname", "node"), get("machine")
-    add("machine", f"{host} ({arch})" if host and arch else (host or arch))
-    add("platform", get("platform.platform", "platform", "system", "os"))
-    add("CPU", get("cpu.model", "cpu.brand", "cpu.name", "cpu", "processor", "platform.processor"))
-    cores = get("cpu.logical_cores", "cores.logical", "logical_cores", "cpu_count", "cores")
-    physical = get("cpu.physical_cores", "cores.physical", "physical_cores")
-    if cores is not None:
-        add("cores", f"{cores} logical" + (f", {physical} physical" if physical is not None else ""))
-    add("Python", get("python.version", "python_version", "python"))
-    add("NumPy", get("numpy_imported", "packages.numpy", "numpy.version", "numpy_version", "numpy"))
-    blas = get("blas", "threadpoolctl")
-    if isinstance(blas, list) and blas:
-        parts = []
-        for lib in blas:
-            if isinstance(lib, Mapping):
-                name = lib.get("internal_api") or lib.get("name") or lib.get("user_api") or "?"
-                version = lib.get("version") or "?"
-                threads = lib.get("num_threads", "?")
-                parts.append(f"{name} {version} ({threads} threads)")
-        add("BLAS", "; ".join(parts) if parts else None)
-    elif blas is not None:
-        add("BLAS", blas)
-    threads = get("thread_env", "threads", "env_threads")
-    if isinstance(threads, Mapping):
-        shown = ", ".join(f"{k}={v}" for k, v in threads.items() if v not in (None, ""))
-        add("thread settings", shown or "none set")
-    add("torch", get("packages.torch"))
-    add("torchperf", get("packages.torchperf", "torchperf_version"))
-    timer = get("timer.function")
-    if timer is not None:
-        res = get("timer.resolution_s")
-        add("timer", f"{timer}" + (f" (resolution {res:g} s)" if isinstance(res, (int, float)) else ""))
-    commit = get("git.commit", "git_commit", "commit")
-    if commit is not None:
-        add("git commit", f"{commit}" + (" (dirty)" if get("git.dirty") is True else ""))
-    return facts
+    return Run.from_dict(run)
 
 
 def _loops_per_sample(results: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -367,34 +313,99 @@ def _pareto(run: Mapping[str, Any], objectives: Sequence[str]) -> Any:
         return None
 
 
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report shows, gathered once; the renderers only format it.
+
+    Built by :func:`build_report`. Also indexable by field name
+    (``data["comparisons"]``), as the dict it replaces.
+
+    Attributes
+    ----------
+    run : Run
+        The run.
+    baseline : str or None
+        The model every other is compared with.
+    baselines : Mapping
+        ``{model: its own baseline}`` for families of models (the protocol's ``baselines``).
+    models : tuple of str
+        Display order.
+    findings : tuple of Finding
+        One per (metric, model != baseline), adjusted together
+        (:func:`torchperf.comparison.baseline_findings`).
+    pareto, pareto_all : ParetoResult or None
+        Over latency and accuracy; over every measured metric.
+    leaderboard : Mapping or None
+        ``{event: [Row]}`` (:func:`torchperf.leaderboard.olympics`).
+    warnings : tuple of Mapping
+        ``kind``, ``metric``, ``model``, ``message`` (:func:`collect_warnings`).
+    environment, protocol : tuple of (str, str)
+        ``(label, value)`` facts.
+    pending : tuple of (str, str)
+        ``(metric, model)`` tasks without a result.
+
+    """
+
+    run: Run
+    baseline: str | None
+    baselines: Mapping[str, str]
+    models: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    pareto: Any
+    pareto_all: Any
+    leaderboard: Mapping[str, Any] | None
+    warnings: tuple[Mapping[str, str], ...]
+    environment: tuple[tuple[str, str], ...]
+    protocol: tuple[tuple[str, str], ...]
+    pending: tuple[tuple[str, str], ...]
+
+    @functools.cached_property
+    def comparisons(self) -> list[dict[str, Any]]:
+        """The findings as ``Finding.as_dict(legacy=True)`` rows (what the tables read)."""
+        return [f.as_dict(legacy=True) for f in self.findings]
+
+    def __getitem__(self, key: str) -> Any:
+        """The dict view: the same values, sequences as lists (as before)."""
+        if key == "comparisons" or key in _REPORT_FIELDS:
+            value = getattr(self, key)
+            return list(value) if isinstance(value, tuple) else value
+        raise KeyError(key)
+
+
+_REPORT_FIELDS = frozenset(f.name for f in dataclasses.fields(ReportData))
+
+
 def build_report(
-    run: Mapping[str, Any] | str | Path, *, correction: str | None = None, threshold: float = DEFAULT_NOISE_THRESHOLD
-) -> dict[str, Any]:
-    """Compute everything a report shows, from a run.
+    run: Mapping[str, Any] | str | Path,
+    *,
+    correction: str | None = None,
+    threshold: float = DEFAULT_NOISE_THRESHOLD,
+    findings: Sequence[Finding] | None = None,
+) -> ReportData:
+    """Gather everything a report shows, from a run and its findings.
 
     Parameters
     ----------
-    run : Mapping or path
-        A run dict or the path of a ``results.json``.
+    run : Run, Mapping or path
+        A :class:`~torchperf.runfile.Run`, a run document or the path of a ``results.json``.
     correction : {"bh", "holm"}, optional
-        Multiple-comparison method; default the run protocol's (else BH).
+        Multiple-comparison method when the findings are computed here; default the
+        run protocol's (else BH).
     threshold : float
         Relative change below which no regression / improvement is called.
+    findings : sequence of Finding, optional
+        The comparisons to show; default :func:`torchperf.comparison.baseline_findings`
+        of the run against its baseline.
 
     Returns
     -------
-    dict
-        ``run`` (normalised), ``baseline``, ``models``, ``comparisons``,
-        ``pareto`` (ParetoResult over latency and accuracy, or None),
-        ``pareto_all`` (over every measured metric), ``leaderboard``
-        (``{event: [Row]}`` or None), ``warnings``, ``environment`` (list of
-        (label, value)), ``protocol`` (list of (label, value)), ``pending``.
+    ReportData
 
     """
     r = _as_run(run)
-    results = r["results"]
-    models: list[str] = list(r["models"])
-    proto = r["protocol"]
+    results = r.results
+    models: list[str] = list(r.models)
+    proto = r.protocol
     baseline = proto.get("baseline")
     if baseline not in models:
         baseline = models[0] if models else None
@@ -408,19 +419,20 @@ def build_report(
         if isinstance(fam, Mapping)
         else {}
     )
-    comparisons = (
-        compare_to_baseline(
-            results,
-            baseline,
-            correction=correction,
-            confidence_level=confidence_level,
-            threshold=threshold,
-            models=models,
-            baselines=baselines,
+    if findings is None:
+        findings = (
+            baseline_findings(
+                results,
+                baseline,
+                correction=correction,
+                confidence_level=confidence_level,
+                threshold=threshold,
+                models=models,
+                baselines=baselines,
+            )
+            if baseline is not None
+            else []
         )
-        if baseline is not None
-        else []
-    )
     leaderboard = None
     if results:
         from torchperf.leaderboard import olympics
@@ -435,8 +447,8 @@ def build_report(
         for metric in metrics_run
         for model in models
         if model not in results.get(metric, {})
-        and model not in (r["failures"] or {})
-        and model not in (r.get("not_applicable") or {}).get(metric, {})
+        and model not in r.failures
+        and model not in r.not_applicable.get(metric, {})
     ]
     loops = _loops_per_sample(results)
     protocol_facts: list[tuple[str, str]] = []
@@ -453,7 +465,7 @@ def build_report(
     ):
         if proto.get(key) not in (None, "", []):
             v = proto[key]
-            protocol_facts.append((label, ", ".join(map(str, v)) if isinstance(v, list) else str(v)))
+            protocol_facts.append((label, ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)))
     if loops:
         protocol_facts.append(
             ("loops per sample", "; ".join(f"{m}: {v}" for m, v in loops.items()))
@@ -465,24 +477,24 @@ def build_report(
             "several processes; accuracies, paired by example, for accuracy) with the confidence "
             "interval of the same test (docs/statistics.md#rule-7); p-values adjusted across all "
             "comparisons ("
-            + ("Holm" if comparisons and comparisons[0]["correction"] == "holm" else "Benjamini-Hochberg")
+            + ("Holm" if findings and findings[0].correction == "holm" else "Benjamini-Hochberg")
             + "); metrics without spread are compared exactly",
         )
     )
-    return {
-        "run": r,
-        "baseline": baseline,
-        "baselines": baselines,
-        "models": models,
-        "comparisons": comparisons,
-        "pareto": _pareto(r, ("latency", "accuracy")),
-        "pareto_all": _pareto(r, [m for m in METRIC_NAMES if m in results] or list(results)),
-        "leaderboard": leaderboard,
-        "warnings": collect_warnings(r),
-        "environment": _environment_facts(r["environment"]),
-        "protocol": protocol_facts,
-        "pending": pending,
-    }
+    return ReportData(
+        run=r,
+        baseline=baseline,
+        baselines=MappingProxyType(baselines),
+        models=tuple(models),
+        findings=tuple(findings),
+        pareto=_pareto(r, ("latency", "accuracy")),
+        pareto_all=_pareto(r, [m for m in METRIC_NAMES if m in results] or list(results)),
+        leaderboard=leaderboard,
+        warnings=tuple(collect_warnings(r)),
+        environment=tuple(environment_facts(r.environment)),
+        protocol=tuple(protocol_facts),
+        pending=tuple(pending),
+    )
 
 
 # --------------------------------------------------------------------------- tables
@@ -1260,7 +1272,8 @@ def render_run(
     # The reports and figures show each model under its display name (torchperf.text:
     # escaped, long names abbreviated with a hash); results.json and the CSV keep it whole.
     data = build_report(_display_run(full), correction=correction, threshold=threshold)
-    r = data["run"]
+    r = data.run
+    figure_warnings: list[dict[str, str]] = []
     written: dict[str, Path] = {}
     md_images: dict[str, str] = {}
     html_images: dict[str, bytes] = {}
@@ -1275,7 +1288,7 @@ def render_run(
             )
         for w in caught:
             if issubclass(w.category, TorchperfWarning) and str(w.message).startswith("figure "):
-                data["warnings"].append(
+                figure_warnings.append(
                     {"kind": "figure", "metric": "", "model": "", "message": str(w.message)}
                 )
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -1287,9 +1300,9 @@ def render_run(
             caption = _caption(stem)
             md_images[caption] = png.name
             html_images[caption] = png.read_bytes()
-    from torchperf.fileio import atomic_write_json
-
-    written["results.json"] = atomic_write_json(out_dir / "results.json", run_to_jsonable(full))
+    if figure_warnings:
+        data = dataclasses.replace(data, warnings=(*data.warnings, *figure_warnings))
+    written["results.json"] = full.save(out_dir / "results.json", touch=False)
     written["results.csv"] = atomic_write_text(out_dir / "results.csv", utf8_safe(csv_text(full)))
     # utf8_safe: a lone surrogate in a user string is written as \ud800, not an encoding error
     written["report.md"] = atomic_write_text(
@@ -1349,87 +1362,3 @@ def _caption(stem: str) -> str:
 # --------------------------------------------------------------------------- two runs
 
 
-def _env_label(env: Mapping[str, Any]) -> str:
-    facts = dict(_environment_facts(env))
-    parts = [f"py{facts['Python']}" if "Python" in facts else "", f"numpy{facts['NumPy']}" if "NumPy" in facts else ""]
-    return "-".join(p for p in parts if p) or "unknown"
-
-
-def compare_runs(
-    a: Mapping[str, Any] | str | Path,
-    b: Mapping[str, Any] | str | Path,
-    *,
-    correction: str = "bh",
-    confidence_level: float = 0.95,
-    threshold: float = DEFAULT_NOISE_THRESHOLD,
-) -> list[dict[str, Any]]:
-    """Compare two saved runs, model by model and metric by metric.
-
-    Each (metric, model) present in both runs is compared with
-    :func:`torchperf.comparison.compare_results` (``a`` is the baseline, ``b``
-    the candidate; direction from the metric's ``lower_is_better``), and
-    the p-values of all pairs are adjusted together by
-    :func:`torchperf.comparison.adjust` (Benjamini-Hochberg by default, or Holm).
-
-    Parameters
-    ----------
-    a, b : Mapping or path
-        Runs (dicts or ``results.json`` paths): before and after.
-    correction : {"bh", "holm"}
-        Multiple-comparison method.
-    confidence_level : float
-        Level of the ratio CIs; ``1 - confidence_level`` is the significance level.
-    threshold : float
-        Relative change below which no regression / improvement is called.
-
-    Returns
-    -------
-    list of dict
-        One ``Finding.as_dict(legacy=True)`` per pair, with the CLI-contract fields ``benchmark``
-        (``"<metric>:<model>"``), ``params`` (``None``), ``machine``, ``env``,
-        ``commit_before``, ``commit_after``, ``ratio``, ``ci_low``,
-        ``ci_high``, ``p_value``, ``direction`` (``"regression"`` /
-        ``"improvement"`` / ``"unchanged"``: where the point estimate moved)
-        and ``metric_direction``, plus ``metric``, ``model``, ``p_adjusted``,
-        ``correction``, ``verdict`` (what the statistics support:
-        ``"regression"``, ``"improvement"``, ``"equivalent"`` or
-        ``"inconclusive"``), ``significant`` and the rest of
-        :func:`torchperf.suite.compare_to_baseline`'s fields. A significant
-        regression is an entry with ``verdict == "regression"``.
-
-    """
-    from torchperf.comparison import adjust, compare_results
-    from torchperf.stats import _check_confidence_level
-
-    ra, rb = _as_run(a), _as_run(b)
-    confidence_level = _check_confidence_level(confidence_level)
-    if str(correction).lower() not in ("bh", "holm", "benjamini-hochberg", "fdr"):
-        raise InvalidParameterError(
-            f"`correction` must be 'bh' (Benjamini-Hochberg) or 'holm'; got {correction!r}."
-        )
-    env_a, env_b = ra["environment"], rb["environment"]
-    facts_a, facts_b = dict(_environment_facts(env_a)), dict(_environment_facts(env_b))
-    findings = []
-    for metric, per_a in ra["results"].items():
-        per_b = rb["results"].get(metric, {})
-        order = [m for m in ra["models"] if m in per_a and m in per_b] + [
-            m for m in per_a if m in per_b and m not in ra["models"]
-        ]
-        for model in order:
-            context = {
-                "benchmark": f"{metric}:{model}",
-                "params": None,
-                "machine": facts_b.get("machine") or facts_a.get("machine"),
-                "env": _env_label(env_b),
-                "env_before": _env_label(env_a),
-                "commit_before": facts_a.get("git commit"),
-                "commit_after": facts_b.get("git commit"),
-            }
-            findings.append(
-                compare_results(
-                    per_a[model], per_b[model], metric=metric, baseline_name=model,
-                    candidate_name=model, confidence_level=confidence_level,
-                    threshold=threshold, context=context,
-                )
-            )
-    return [f.as_dict(legacy=True) for f in adjust(findings, correction)]

@@ -43,7 +43,7 @@ def compare_result_samples(
 
     When both results record several worker processes
     (:meth:`BenchmarkResult.replicate_groups`), their per-process medians are compared
-    (:func:`torchperf.stats.compare_replicates`, DESIGN rule 1); otherwise the samples
+    (:func:`torchperf.stats.compare_replicates`, docs/statistics.md#rule-1); otherwise the samples
     themselves (:func:`torchperf.stats.compare_samples`).
 
     Parameters

@@ -76,7 +76,7 @@ __all__ = [
 
 #: Relative change below which comparisons of benchmark *results* (suite, reports, saved runs,
 #: ``Benchmark.compare_models``) call no regression or improvement, whatever the p-value
-#: (DESIGN rule 4: significance *and* an effect beyond noise). Between models measured in
+#: (docs/statistics.md#rule-4: significance *and* an effect beyond noise). Between models measured in
 #: one process, differences of a few percent come from memory layout and allocator state as
 #: much as from the code; asv's own default regression threshold is also 5 %.
 DEFAULT_NOISE_THRESHOLD = 0.05
@@ -321,7 +321,7 @@ def _mean_ci(x: np.ndarray, cl: float) -> tuple[float, float]:
 def mean_ci(
     values: Sequence[float] | np.ndarray, *, confidence_level: float = 0.95
 ) -> tuple[float, float]:
-    """Student-t confidence interval for the mean.
+    """Student-t confidence interval for the mean (``docs/statistics.md#rule-3``).
 
     ``mean ± t(1 - α/2, n - 1) · s / √n`` with ``α = 1 - confidence_level``.
     Unlike a fixed 1.96, this keeps its nominal coverage for small n (at n = 5
@@ -619,7 +619,7 @@ def _bootstrap(
 
 
 def median_ci(values: Sequence[float] | np.ndarray, **kw: Any) -> tuple[float, float]:
-    """Confidence interval for the median: :func:`quantile_ci` with ``q=0.5``.
+    """Confidence interval for the median: :func:`quantile_ci` with ``q=0.5`` (``docs/statistics.md#rule-3``).
 
     Parameters
     ----------
@@ -1190,7 +1190,7 @@ def compare_samples(
     test: str = "welch-log-t",
     ci_method: str = "auto",
 ) -> SampleComparison:
-    """Compare two samples of a positive metric (times, sizes, rates) as a ratio.
+    """Compare two samples of a positive metric (times, sizes, rates) as a ratio (``docs/statistics.md#rule-2``).
 
     Parameters
     ----------
@@ -1363,7 +1363,7 @@ def compare_replicates(
     makes ordinary tests over-confident (identical code looks "significantly"
     different). Here each group (the samples of one process) is reduced to its
     median, and :func:`compare_samples` runs on those per-process medians, so
-    the process is the unit of replication (DESIGN rule 1).
+    the process is the unit of replication (docs/statistics.md#rule-1).
 
     Parameters
     ----------

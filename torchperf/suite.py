@@ -32,13 +32,13 @@ p-value, and they are left out of the multiple-comparison family.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from torchperf.comparison import compare_to_baseline, run_correction
 from torchperf.errors import (
     CorruptResultsWarning,
     InvalidParameterError,
@@ -85,13 +85,6 @@ _STALE_REPORT_FILES = ("report.md", "report.html", "results.csv")
 
 #: Metrics in the order the suite runs them (:data:`torchperf.metrics.METRIC_NAMES`).
 METRICS: tuple[str, ...] = METRIC_NAMES
-
-_CORRECTIONS = {
-    "bh": "benjamini-hochberg",
-    "benjamini-hochberg": "benjamini-hochberg",
-    "fdr": "benjamini-hochberg",
-    "holm": "holm",
-}
 
 ProgressHook = Callable[[int, int, str], object]
 
@@ -205,120 +198,6 @@ def save_run(
 
 
 # --------------------------------------------------------------------------- analysis
-
-
-def _correction_name(correction: str) -> str:
-    key = str(correction).lower()
-    if key not in _CORRECTIONS:
-        raise InvalidParameterError(
-            f"`correction` must be 'bh' (Benjamini-Hochberg) or 'holm'; got {correction!r}."
-        )
-    return _CORRECTIONS[key]
-
-
-def compare_to_baseline(
-    results: Mapping[str, Mapping[str, BenchmarkResult]],
-    baseline: str,
-    *,
-    correction: str = "bh",
-    confidence_level: float = 0.95,
-    threshold: float = DEFAULT_NOISE_THRESHOLD,
-    models: Sequence[str] | None = None,
-    baselines: Mapping[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """Compare every model with ``baseline`` on every metric, adjusting p-values across all.
-
-    Each pair is a :class:`torchperf.comparison.Finding` from
-    :func:`torchperf.comparison.compare_results` (the test follows the data:
-    paired McNemar for accuracy with per-example outcomes, exact for metrics
-    without spread, per-process medians when measured in several processes,
-    pooled samples with a caveat otherwise; ``docs/statistics.md#rule-8``), and
-    the family is adjusted with :func:`torchperf.comparison.adjust`.
-
-    Parameters
-    ----------
-    results : Mapping
-        ``{metric: {model: BenchmarkResult}}``.
-    baseline : str
-        Name of the reference model.
-    correction : {"bh", "holm"}
-        Multiple-comparison control across *all* comparisons of the run:
-        Benjamini-Hochberg (false-discovery rate) or Holm (family-wise error).
-    confidence_level : float
-        Confidence level of the ratio CIs; ``1 - confidence_level`` is the
-        significance level applied to the adjusted p-values.
-    threshold : float
-        Relative change below which a difference is not called a
-        regression or an improvement (0.05 = 5 %).
-    models : sequence of str, optional
-        Display order of the models.
-    baselines : Mapping, optional
-        ``{model: its baseline}`` for families of models (the zoo's
-        :data:`torchperf.zoo.FAMILIES`: each optimised variant against its own
-        unoptimised twin). Models not in it are compared with ``baseline``; a model
-        mapped to itself is a baseline and is not compared.
-
-    Returns
-    -------
-    list of dict
-        One ``Finding.as_dict(legacy=True)`` per (metric, model != its baseline):
-        the finding's fields (``metric, baseline, candidate, before, after,
-        ratio, ratio_ci_low, ratio_ci_high, p, q, test, verdict, caveat, ...``)
-        and the 0.1 spellings ``model, baseline_center, candidate_center,
-        ci_low, ci_high, p_value, p_adjusted, method, n_baseline,
-        n_candidate, note``; ``direction`` is where the point estimate moved,
-        ``verdict`` what the statistics support.
-
-    """
-    from torchperf.comparison import adjust, compare_results
-    from torchperf.stats import _check_confidence_level
-
-    confidence_level = _check_confidence_level(confidence_level)
-    if (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, (int, float))
-        or not (threshold >= 0 and math.isfinite(threshold))
-    ):
-        raise InvalidParameterError(f"`threshold` must be a finite number >= 0; got {threshold!r}.")
-    method = _correction_name(correction)
-    findings = []
-    own = dict(baselines or {})
-    for metric, per_model in results.items():
-        order = [m for m in (models or per_model) if m in per_model]
-        order += [m for m in per_model if m not in order]
-        for model in order:
-            ref = own.get(model, baseline)
-            if model == ref or ref not in per_model:
-                continue
-            base = per_model[ref]
-            try:
-                f = compare_results(
-                    base, per_model[model], metric=metric, baseline_name=ref,
-                    candidate_name=model, confidence_level=confidence_level, threshold=threshold,
-                )  # fmt: skip
-            except InvalidParameterError as exc:  # e.g. units differ in a hand-edited file
-                f = _not_compared(metric, ref, model, base, confidence_level, threshold, exc)
-            findings.append(f)
-    return [f.as_dict(legacy=True) for f in adjust(findings, method)]
-
-
-def _not_compared(
-    metric: str,
-    baseline: str,
-    model: str,
-    base: BenchmarkResult,
-    confidence_level: float,
-    threshold: float,
-    exc: Exception,
-) -> Any:
-    from torchperf.comparison import decide
-
-    return decide(
-        None, metric=metric, baseline=baseline, candidate=model, before=math.nan,
-        after=math.nan, unit=base.unit, lower_is_better=base.lower_is_better,
-        statistic="none", confidence_level=confidence_level, threshold=threshold,
-        caveat=f"not compared: {exc}",
-    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the suite
@@ -474,7 +353,7 @@ class BenchmarkSuite:
         self.baselines: dict[str, str] = {
             str(k): str(v) for k, v in (baselines or {}).items() if k in self.models and v in self.models
         }
-        self.correction = _CORRECTIONS.get(str(correction).lower()) or _correction_name(correction)
+        self.correction = run_correction(correction)
         from torchperf.stats import _check_confidence_level
 
         self.confidence_level = _check_confidence_level(confidence_level)

@@ -17,7 +17,7 @@ The measurement protocol (see ``docs/measurement.md``)::
 * The garbage collector is disabled inside every timed block by default (as
   :mod:`timeit` does) and re-enabled between blocks, so collections triggered
   by the workload's garbage happen outside the timed region.
-* The unit of replication is the process (DESIGN.md rule 1):
+* The unit of replication is the process (docs/statistics.md#rule-1):
   :func:`measure_in_processes` runs the whole protocol in fresh ``spawn``-ed
   worker processes, one :class:`Measurement` per process.
 """
@@ -915,7 +915,7 @@ class AdaptiveStop:
 
     The interval treats samples from one process as exchangeable; it says how
     precisely *this process's* median is known, not how much a fresh process
-    would differ (DESIGN.md rule 1: replicate across processes for that).
+    would differ (docs/statistics.md#rule-1: replicate across processes for that).
 
     Parameters
     ----------
@@ -1434,7 +1434,7 @@ def measure_in_processes(
     allocator state, address layout and hash seed), measures the target with
     ``measure(fn, **measure_kw)`` and sends its :class:`Measurement` back as
     plain data. Workers run sequentially so they do not compete for cores.
-    The process is the unit of replication (DESIGN.md rule 1): summarise each
+    The process is the unit of replication (docs/statistics.md#rule-1): summarise each
     process (e.g. its median) before comparing.
 
     Parameters

@@ -16,7 +16,7 @@ Two types, with name prefixes that do not collide with asv's built-ins
     Why one value per process by default: calls (and blocks) inside one
     process share allocator state, address layout and CPU frequency, so they
     are not independent; Mann-Whitney on them declares identical code
-    "significantly" different (DESIGN rule 1). One value per process keeps
+    "significantly" different (docs/statistics.md#rule-1). One value per process keeps
     asv's test honest. asv needs p < 0.002 from the exact two-sided
     Mann-Whitney test, whose smallest attainable p with n + n values is
     2 / C(2n, n): with 6 or fewer processes per side it never gets there; with

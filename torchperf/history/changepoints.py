@@ -137,7 +137,7 @@ class ChangePoint:
         return 100.0 * (self.ratio - 1.0)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with the CLI contract fields (DESIGN.md) and the rest."""
+        """JSON-ready dict with the CLI contract fields (README, *The command line*) and the rest."""
         return _json_ready(self, kind="change-point", percent_change=self.percent_change)
 
 

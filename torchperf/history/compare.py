@@ -10,7 +10,7 @@ tested on the log scale:
   (``evidence="stored-ci"``: ``(log hi - log lo) / (2 z_0.995)``), and the
   finding says which.
 * **Between-run noise** dominates real benchmark histories: samples of one
-  run share a process, a CPU frequency, a runner VM (DESIGN rule 1), so a test
+  run share a process, a CPU frequency, a runner VM (docs/statistics.md#rule-1), so a test
   on within-run samples calls identical code "different". When the series
   has history (at least ``min_history`` revisions) the run-to-run standard
   deviation is estimated robustly from differences of neighbouring
