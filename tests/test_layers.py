@@ -24,12 +24,12 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # pure definitions and pure functions: no measurement, no run, no report
     ("foundations", (
         "torchperf.metrics", "torchperf.stats", "torchperf.fileio", "torchperf.models",
-        "torchperf.sequential", "torchperf.memory",
+        "torchperf.sequential", "torchperf.memory", "torchperf.text",
     )),
     # containers of measurements, the clocks, the machine, the models measured
     ("measurement", (
-        "torchperf.result", "torchperf.timing", "torchperf.environment", "torchperf.targets",
-        "torchperf.zoo.*",
+        "torchperf.result", "torchperf.torchbench", "torchperf.timing", "torchperf.environment",
+        "torchperf.targets", "torchperf.zoo.*",
     )),
     # a run as a value; Pareto fronts
     ("values", ("torchperf.runfile", "torchperf.pareto")),
@@ -44,10 +44,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("rendering", ("torchperf.report", "torchperf.site", "torchperf.site.pages", "torchperf.site.offline")),
     # the suite: measures, saves, then renders its report
     ("suite", ("torchperf.suite",)),
-    # entry points: the CLI, the quickstart, asv's plugin hook and the lazy public facade
+    # entry points: the CLI, the quickstart, asv's and pytest's plugin hooks, the lazy public facade
     ("entry points", (
         "torchperf", "torchperf.__main__", "torchperf.cli", "torchperf.quickstart",
-        "torchperf.site.asv_plugin",
+        "torchperf.site.asv_plugin", "torchperf.pytest_plugin",
     )),
 ]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from torchperf import __version__
 from torchperf.errors import InvalidParameterError, MissingDependencyError, TorchperfError
-from torchperf.metrics import METRIC_NAMES
+from torchperf.metrics import METRIC_NAMES, METRICS
 from torchperf.text import display_name, escape_text
 
 __all__ = ["build_parser", "main"]
@@ -332,7 +332,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
                     pass  # empty or malformed: BenchmarkSuite names the problem below
                 else:
                     example_input, throughput_input = X[:1], X
-        timed = {"latency", "throughput", "memory"} & set(args.metrics or _METRIC_NAMES)
+        timed = {m for m in (args.metrics or _METRIC_NAMES) if METRICS[m].uses_input}
         if timed and example_input is None and input_shape is None:
             from torchperf.models import model_input_shape
 
