@@ -371,6 +371,13 @@ class ReportData:
             return list(value) if isinstance(value, tuple) else value
         raise KeyError(key)
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """``self[key]``, or ``default`` for an unknown key (the dict view)."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
 
 _REPORT_FIELDS = frozenset(f.name for f in dataclasses.fields(ReportData))
 
