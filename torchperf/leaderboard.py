@@ -484,7 +484,7 @@ def format_family_comparisons(
         One row per (metric, variant); empty when ``baselines`` names no variant.
 
     """
-    from torchperf.suite import compare_to_baseline
+    from torchperf.comparison import compare_to_baseline
 
     variants = {m: b for m, b in baselines.items() if m != b}
     if not variants:
