@@ -66,3 +66,27 @@ def test_reports_and_leaderboard_use_the_families(tmp_path, capsys):
     kv_line = next(ln for ln in out.splitlines() if ln.startswith("latency") and "attn-kvcache" in ln)
     assert "attn-nocache" in kv_line and "improvement" in kv_line
     assert not any("attn" in ln and " mlp " in ln for ln in out.splitlines() if "variant" not in ln)
+
+
+def test_json_formats_of_report_and_leaderboard_and_run_frame(tmp_path, capsys):
+    """Issue 16.3: --format json for report and leaderboard; results_frame(load_run(p))."""
+    import json
+
+    from torchperf.suite import load_run, results_frame
+
+    results = _results()
+    path = save_run(tmp_path / "results.json", results, models=list(CENTERS),
+                    protocol={"baseline": "mlp", "baselines": family_baselines(CENTERS)})  # fmt: skip
+    frame = results_frame(load_run(path))  # the exported pair composes
+    assert len(frame) == 2 * len(CENTERS) and set(frame["metric"]) == {"latency", "size"}
+    assert cli.main(["report", str(path), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["results"]) == 2 * len(CENTERS) and doc["complete"] is True
+    kv = next(c for c in doc["comparisons"] if c["metric"] == "latency" and c["model"] == "attn-kvcache")
+    assert kv["baseline"] == "attn-nocache" and "report.html" in doc["files"]
+    assert cli.main(["leaderboard", str(path), "--format", "json"]) == 0
+    board = json.loads(capsys.readouterr().out)
+    first = board["events"]["latency_sprint"][0]
+    assert first["model"] in ("mlp", "mlp-pruned50") and first["rank"] == 1  # equal medians
+    fam = {(c["metric"], c["model"]): c["baseline"] for c in board["family_comparisons"]}
+    assert fam[("latency", "cnn-im2col")] == "cnn-naive" and ("latency", "mlp") not in fam

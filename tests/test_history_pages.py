@@ -183,6 +183,21 @@ def test_revision_pareto_figure(demo, tmp_path):
         revision_pareto_figure(df, "0000000", tmp_path / "x.png")
 
 
+def test_cli_pareto_format_json(demo, tmp_path, capsys):
+    import json
+
+    from torchperf import cli
+
+    first = demo["df"].sort_values("revision")["commit"].iloc[0]
+    argv = ["pareto", "--results-dir", str(demo["repo"] / "results"), "--revision", first[:8],
+            "--output", str(tmp_path / "p.png"), "--format", "json"]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert cli.main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["revision"] == first and doc["files"][0] == str(tmp_path / "p.png")
+
+
 def test_regressions_page_on_real_asv_history(tmp_path):
     """The checked-in history (real asv run, injected steps): change points shown with commits."""
     from torchperf.site.pages import publish

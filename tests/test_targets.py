@@ -272,3 +272,18 @@ def test_readme_own_code_example_runs_as_written(tmp_path, monkeypatch, capsys):
     assert set(run["results"]["latency"]) == {"Sequential", "linear"}
     for r in run["results"]["latency"].values():
         assert r.metadata["processes"] == cli.DEFAULT_RUN_PROCESSES
+
+
+def test_run_format_json(own_dir, capsys):
+    import json
+
+    code, out, err = run_cli(
+        ["run", f"{MODULE}:models", "--input-shape", "1,8", "--metrics", "latency,size",
+         "--processes", "1", "--warmup", "0", "--runs", "2", "-o", "out", "--format", "json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert {(r["model"], r["metric"]) for r in doc["results"]} >= {("lin", "latency"), ("dbl", "latency")}
+    assert [c["model"] for c in doc["comparisons"] if c["metric"] == "latency"] == ["dbl"]
+    assert doc["files"]["results.json"].endswith("results.json")

@@ -405,10 +405,15 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     finally:
         close()
     run = suite.to_run()
-    _out(summary_table(run))
-    _out("")
-    for kind, path in sorted(suite.report_files.items()):
-        _out(f"{kind:>10}: {_shown(path, out_dir, args.output_absolute)}")
+    if args.format == "json":
+        _print_json(_run_document(run, {
+            k: _shown(p, out_dir, args.output_absolute) for k, p in suite.report_files.items()
+        }))  # fmt: skip
+    else:
+        _out(summary_table(run))
+        _out("")
+        for kind, path in sorted(suite.report_files.items()):
+            _out(f"{kind:>10}: {_shown(path, out_dir, args.output_absolute)}")
     if interrupted:
         done = sum(len(v) for v in suite.results.values())
         _err(
@@ -434,6 +439,22 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     return EXIT_OK
 
 
+def _run_document(run: Any, files: Mapping[str, Any]) -> dict[str, Any]:
+    """``--format json`` of run/report: every result's summary, every comparison, the files."""
+    from torchperf.report import build_report
+    from torchperf.suite import results_frame
+
+    frame = results_frame(run["results"])
+    return {
+        "results": frame.to_dict(orient="records"),
+        "comparisons": build_report(run)["comparisons"],
+        "not_applicable": run["not_applicable"],
+        "failures": run["failures"],
+        "complete": run["complete"],
+        "files": {str(k): str(v) for k, v in files.items()},
+    }
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Re-render the reports of a saved run."""
     from torchperf.fileio import directory_lock
@@ -447,6 +468,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     with directory_lock(out, purpose="torchperf report"):
         files = render_run(run, out)
+    if args.format == "json":
+        _print_json(_run_document(run, files))
+        return EXIT_OK
     _out(summary_table(run))
     for kind, path in sorted(files.items()):
         _out(f"{kind:>10}: {path}")
@@ -739,6 +763,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     commit = resolve_commit(df, args.revision)  # HEAD, HEAD~1, a branch, a tag or a hash prefix
     out = Path(args.output or f"pareto-{commit[:8]}.png")
     paths = revision_pareto_figure(df, commit, out, error_rate_examples=_zoo_test_examples())
+    if args.format == "json":
+        _print_json({"revision": commit, "files": [str(p) for p in paths]})
+        return EXIT_OK
     for p in paths:
         _out(str(p))
     return EXIT_OK
@@ -763,8 +790,24 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     run = load_run(args.results)
     board = olympics(run["results"], latency_budget_s=args.latency_budget)
-    _out(format_leaderboard(board))
     families = run["protocol"].get("baselines")
+    if args.format == "json":
+        import dataclasses
+
+        from torchperf.suite import compare_to_baseline
+
+        doc: dict[str, Any] = {
+            "events": {ev: [dataclasses.asdict(row) for row in rows] for ev, rows in board.items()}
+        }
+        if isinstance(families, Mapping) and families:
+            fam = {str(k): str(v) for k, v in families.items()}
+            doc["family_comparisons"] = [
+                c for c in compare_to_baseline(run["results"], "", baselines=fam)
+                if fam.get(c["model"]) != c["model"]
+            ]  # fmt: skip
+        _print_json(doc)
+        return EXIT_OK
+    _out(format_leaderboard(board))
     if isinstance(families, Mapping) and families:
         from torchperf.leaderboard import format_family_comparisons
 
@@ -981,11 +1024,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-limit-mb", type=_positive_int("--memory-limit-mb", 16, 2**40 // 2**20),
         metavar="MB", help="address-space limit of the worker processes (POSIX)",
     )
+    r.add_argument("--format", choices=("table", "json"), default="table",
+                   help="json: results, comparisons and file paths as one JSON document")
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="re-render reports from a saved results.json")
     rp.add_argument("results", metavar="RESULTS.json")
     rp.add_argument("--output", "-o")
+    rp.add_argument("--format", choices=("table", "json"), default="table")
     rp.set_defaults(func=cmd_report)
 
     c = sub.add_parser("compare", help="compare two saved runs or two asv revisions")
@@ -1045,6 +1091,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--revision", required=True, metavar="REV")
     pa.add_argument("--output", "-o", metavar="FILE")
     _add_cache_args(pa)
+    pa.add_argument("--format", choices=("table", "json"), default="table")
     pa.set_defaults(func=cmd_pareto)
 
     pu = sub.add_parser("publish", help="add torchperf pages to an `asv publish` site")
@@ -1056,6 +1103,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("leaderboard", help="the Olympics events of a saved run")
     lb.add_argument("results", metavar="RESULTS.json")
     lb.add_argument("--latency-budget", type=_nonneg_float("--latency-budget"), metavar="SECONDS")
+    lb.add_argument("--format", choices=("table", "json"), default="table")
     lb.set_defaults(func=cmd_leaderboard)
 
     d = sub.add_parser("doctor", help="is this machine fit to benchmark on")

@@ -625,12 +625,16 @@ def _failure_reason(entry: Any) -> str:
 
 
 def results_frame(
-    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    results: Mapping[str, Mapping[str, BenchmarkResult]] | Run,
     *,
     not_applicable: Mapping[str, Mapping[str, str]] | None = None,
     failures: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Return a tidy DataFrame with one row per model x metric.
+
+    ``results`` is ``{metric: {model: BenchmarkResult}}`` or a whole run (what
+    :func:`load_run` returns; its ``not_applicable`` and ``failures`` are used too), so
+    ``results_frame(load_run(path))`` composes.
 
     Columns: ``model, metric, status, reason, mean, median, std, cv, ci_low,
     ci_high, ci_method, median_ci_low, median_ci_high, median_ci_coverage,
@@ -654,6 +658,16 @@ def results_frame(
 
     from torchperf.text import utf8_safe
 
+    if isinstance(results, Run) or (
+        isinstance(results, Mapping) and isinstance(results.get("results"), Mapping)
+        and "schema" in results
+    ):  # a whole run (what load_run returns): its results, n/a and failed pairs
+        run = results
+        results = run["results"]
+        if not_applicable is None and isinstance(run.get("not_applicable"), Mapping):
+            not_applicable = run["not_applicable"]
+        if failures is None and isinstance(run.get("failures"), Mapping):
+            failures = run["failures"]
     rows = []
     for metric, per_model in results.items():
         for model, r in per_model.items():
