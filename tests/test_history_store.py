@@ -303,3 +303,29 @@ def test_a_build_in_many_flushes_is_merged_and_equal(tmp_path, monkeypatch):
     assert m["n_groups"] > 1
     assert all(len(v) <= store_mod._MAX_FRAGMENTS for v in m["fragments"].values())
     pd.testing.assert_frame_equal(df, _load(root, False)[0])
+
+
+def test_readers_wait_for_an_update_in_another_process(tmp_path):
+    """The store's lock is held across update and reads: a second process waits, then reads."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    root = _copy(tmp_path)
+    store = tmp_path / "s"
+    expected, _ = _load(root, False)
+    holder = HistoryStore(root, store)
+    assert holder.acquire()
+    code = textwrap.dedent(f"""
+        import pandas as pd, sys
+        from torchperf.history import load_results
+        df = load_results({str(root)!r}, cache={str(store)!r})
+        df.to_pickle({str(tmp_path / 'out.pkl')!r})
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    time.sleep(3)
+    assert p.poll() is None  # waiting for the lock
+    holder.release()
+    assert p.wait(timeout=120) == 0
+    pd.testing.assert_frame_equal(pd.read_pickle(tmp_path / "out.pkl"), expected)

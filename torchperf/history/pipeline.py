@@ -34,7 +34,6 @@ from torchperf.history.store import (
     Progress,
     Scope,
     _Corrupt,
-    _LockTimeout,
     _sorted_rows,
     filter_rows,
     read_group,
@@ -390,9 +389,10 @@ def stream_change_points(
     store = HistoryStore(root, None if cache is True or cache is False else cache)
     memory: Any = None
     if cache is not False:
-        try:
+        # held until the analysis has read every fragment (a concurrent update waits)
+        if store.acquire():
             store.update(scope, progress)
-        except _LockTimeout:
+        else:
             cache = False
     if cache is False:
         memory = store.parse(scope, progress)
@@ -476,6 +476,7 @@ def stream_change_points(
             done_one(i, _group_task(tasks[i], info, benchmarks, scope, thresholds, kw))
     if cached:
         _prune_results(store, set(cached.values()))
+    store.release()
     return finish_candidates(results, fdr=fdr, include_insignificant=include_insignificant), start
 
 

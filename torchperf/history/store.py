@@ -587,6 +587,7 @@ class HistoryStore:
         self.entries: dict[str, _FileEntry] = {}
         self.n_parsed = 0  # files parsed by the last update (0: everything came from the cache)
         self.machines: dict[str, str] = {}  # machine folder -> machine name (set by a scan)
+        self._lock_fd: int | None = None
 
     # ----------------------------------------------------------------- manifest
 
@@ -641,33 +642,54 @@ class HistoryStore:
 
     # ----------------------------------------------------------------- lock
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[bool]:
-        """Exclusive flock on the store; yields False if it could not be had in time."""
+    def acquire(self) -> bool:
+        """Take the store's exclusive ``flock`` (waiting up to ``lock_timeout``); False if not had.
+
+        Held until :meth:`release` (or the process ends): the reads of an analysis hold it
+        too, so that a concurrent update never deletes a fragment being read.
+        """
+        if self._lock_fd is not None:
+            return True
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no locking
-            yield True
-            return
+            return True
         self.dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        yield False
-                        return
-                    time.sleep(0.2)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
             try:
-                yield True
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._lock_fd = fd
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.2)
+
+    def release(self) -> None:
+        """Release the lock taken by :meth:`acquire`."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.release()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[bool]:
+        """The exclusive lock for a block (already held: nothing to do); False if not had in time."""
+        if self._lock_fd is not None:
+            yield True
+            return
+        ok = self.acquire()
+        try:
+            yield ok
         finally:
-            os.close(fd)
+            if ok:
+                self.release()
 
     # ----------------------------------------------------------------- scanning
 
@@ -1275,18 +1297,17 @@ def load_raw(
     scope = scope or Scope()
     store = HistoryStore(results_dir, None if cache is True or cache is False else cache)
     table = None
-    if cache is not False:
+    if cache is not False and store.acquire():
         try:
             store.update(scope, progress)
             table = store.table(scope)
-        except _LockTimeout:
-            table = None
         except _Corrupt as why:  # a fragment went bad after the check: rebuild once
             store._warn_rebuild(str(why))
-            with store._locked():
-                store._wipe()
+            store._wipe()
             store.update(scope, progress)
             table = store.table(scope)
+        finally:
+            store.release()
     if table is None:
         table = store.parse(scope, progress)
     n_files = store.replay_warnings(scope)
