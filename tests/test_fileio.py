@@ -192,3 +192,22 @@ def test_lock_file_is_never_truncated(tmp_path):
         assert held.startswith(f"pid {os.getpid()} ".encode())
     after = (out / LOCK_FILE_NAME).read_bytes()
     assert len(after) == len(held) and not after.strip()
+
+
+def test_reliability_run_prints_its_trials_table(tmp_path):
+    """`python -m pytest -m reliability` ends with the trials/failures table (tests/conftest.py);
+    here on the lock tests only, to keep it short."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "reliability", "-q", "-p", "no:cacheprovider",
+         "tests/test_fileio.py", "-k", "lock"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "reliability trials" in proc.stdout
+    assert "| check" in proc.stdout and "| trials | failures |" in proc.stdout
+    assert "3 checks, 3 trials, 0 failures" in proc.stdout
