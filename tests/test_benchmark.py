@@ -695,7 +695,7 @@ def test_measurement_warnings_name_the_model_and_point_at_the_caller():
         results = bench.run_latency_benchmark()
     assert "jitter" in results
     unstable = [w for w in caught if issubclass(w.category, UnstableMeasurementWarning)]
-    assert unstable and str(unstable[0].message).startswith("[jitter] ")
+    assert unstable and str(unstable[0].message).startswith("[jitter, latency] ")  # model and metric
     assert unstable[0].filename == __file__
     assert results["jitter"].metadata["stability_warnings"]
 

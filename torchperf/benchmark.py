@@ -1059,9 +1059,15 @@ class Benchmark:
         args: tuple[Any, ...],
         *,
         replicates: int = 1,
+        what: str = "",
     ) -> list[dict[str, Any]]:
-        """Run a task in this process or in worker processes; raise _ModelFailure."""
+        """Run a task in this process or in worker processes; raise _ModelFailure.
+
+        Warnings raised by the task are re-issued prefixed with the model's name and
+        ``what`` (the metric, e.g. ``"latency"`` or ``"throughput, batch 32"``).
+        """
         task, args = _with_threads, (task, self.threads, *args)
+        label = display_name(name) + (f", {what}" if what else "")
         if not self.isolated and replicates == 1:
             # Warnings raised while measuring (unstable samples...) are re-issued with the
             # model's name, pointing at the caller's line rather than at torchperf's.
@@ -1072,7 +1078,7 @@ class Benchmark:
                     data = task(*args)
             finally:
                 for w in caught:
-                    _reemit(w.category, f"[{display_name(name)}] {w.message}")
+                    _reemit(w.category, f"[{label}] {w.message}")
             return [data]
         outputs = []
         for _ in range(replicates):
@@ -1080,7 +1086,7 @@ class Benchmark:
                 task, args, timeout_s=self.timeout_s, memory_limit_bytes=self.memory_limit_bytes
             )
             for category_name, text in caught_names:
-                _reemit(category_name, f"[{display_name(name)}, worker process] {text}")
+                _reemit(category_name, f"[{label}, worker process] {text}")
             outputs.append(data)
         return outputs
 
@@ -1173,13 +1179,16 @@ class Benchmark:
         }
         return meta
 
-    def _time_model(self, name: str, model: object, x: object) -> list[dict[str, Any]]:
+    def _time_model(
+        self, name: str, model: object, x: object, what: str = "latency"
+    ) -> list[dict[str, Any]]:
         replicates = self.processes
         return self._execute(
             name,
             _task_time,
             (model, x, self.warmup_runs, self.measurement_runs, self.number, self.window_s),
             replicates=replicates,
+            what=what,
         )
 
     def run_latency_benchmark(
@@ -1311,7 +1320,7 @@ class Benchmark:
                 else:
                     shape = (batch_size, *tuple(example.shape)[1:])  # type: ignore[attr-defined]
                     x = self._generated(_check_shape(shape))
-                outputs = self._time_model(name, model, x)
+                outputs = self._time_model(name, model, x, f"throughput, batch {batch_size}")
                 meta = self._base_metadata(name, model, "throughput")
                 meta.update(self._input_metadata(x, source))
                 meta.update(self._timing_metadata(outputs))
@@ -1485,7 +1494,7 @@ class Benchmark:
         )
 
         def body(name: str, model: object) -> BenchmarkResult:
-            (out,) = self._execute(name, _task_accuracy, (model, data))
+            (out,) = self._execute(name, _task_accuracy, (model, data), what="accuracy")
             per_dataset = []
             values: list[float] = []
             for info in out["per_dataset"]:
@@ -1574,7 +1583,7 @@ class Benchmark:
             x, source = self._resolve_input(model, input_shape, example_input)
             method = self._memory_method_for(model)
             (out,) = self._execute(
-                name, _task_memory, (model, x, self.measurement_runs, method)
+                name, _task_memory, (model, x, self.measurement_runs, method), what="memory"
             )
             meta = self._base_metadata(name, model, "memory")
             meta.update(self._input_metadata(x, source))
