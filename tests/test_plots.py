@@ -253,7 +253,7 @@ def test_pareto_plot_accepts_perfect_accuracy_and_labels_small_n_coverage():
         for name, k in (("a", 360), ("b", 355))
     }
     fig = plots.plot_pareto({"latency": lat, "accuracy": acc})
-    legend = fig.axes[0].get_legend()
+    legend = fig.legends[0]  # outside the axes: it covers no point or label
     assert "75% at small n" in legend.get_title().get_text()
     fig = plots.plot_metric_bars({"accuracy": acc, "latency": lat})
     assert any("75% at small n" in ax.get_title() for ax in fig.axes)

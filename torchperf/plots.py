@@ -11,6 +11,17 @@ half-filled: statistically tied, i.e. dominated on the point estimates but
 not with confidence; hollow: dominated with confidence), not only by colour.
 Figures are drawn under fixed rcParams (:func:`plot_style`: DejaVu Sans
 9 pt, 100 dpi, fixed SVG hash salt) so the same data gives the same pixels.
+
+Readable at any spread: an axis whose positive data span more than
+:data:`LOG_SPAN` (20x) is drawn on a log scale and its label says
+``log scale``; point labels are placed by a greedy label-repulsion step
+(candidate offsets on rings around the point, the first that overlaps no
+other label, marker or legend and stays inside the axes, joined to its point
+by a leader line when it had to move away); long names are shortened with
+:func:`torchperf.text.display_names` and spelt out in a key under the
+figure; the footer (notes, models left out and why, provenance) is wrapped to
+the figure width and space for it is reserved in the layout, so it never
+overlaps the axes.
 """
 
 from __future__ import annotations
@@ -27,13 +38,14 @@ from torchperf.errors import InvalidParameterError
 from torchperf.fileio import atomic_write_bytes
 from torchperf.metrics import Direction, lookup_metric
 from torchperf.pareto import Estimate, estimate, pareto_front
-from torchperf.text import display_name, escape_text
+from torchperf.text import display_name, display_names, escape_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
+    "LOG_SPAN",
     "MARKERS",
     "plot_latency_distribution",
     "plot_metric_bars",
@@ -42,6 +54,12 @@ __all__ = [
     "plot_style",
     "save_figure",
 ]
+
+#: An axis whose positive values span more than this ratio (largest / smallest) is drawn on a log scale.
+LOG_SPAN = 20.0
+#: Longest point label in a scatter; longer names are shortened and spelt out in a key.
+_LABEL_MAX = 18
+_FOOTER_PT = 6.5
 
 #: Marker per model (cycled), so models stay distinguishable without colour.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
@@ -121,19 +139,146 @@ def _axis_label(metric: str, unit_label: str, direction: str) -> str:
     return f"{display_name(metric)}{unit_txt}, {better}"
 
 
-def _add_provenance(fig: Figure, provenance: str | Mapping[str, Any] | None, extra: str = "") -> None:
-    parts = [extra] if extra else []
+def _wants_log(values: Sequence[float]) -> bool:
+    """Log axis when the positive, finite values span more than :data:`LOG_SPAN`."""
+    pos = [v for v in values if math.isfinite(v) and v > 0]
+    return bool(pos) and max(pos) / min(pos) > LOG_SPAN
+
+
+def _log_label(label: str) -> str:
+    return f"{label}, log scale"
+
+
+def _footer_text(fig: Figure, provenance: str | Mapping[str, Any] | None, notes: Sequence[str] = ()) -> str:
+    parts = []
     if isinstance(provenance, Mapping):
         parts.append(", ".join(f"{k}={v}" for k, v in provenance.items()))
     elif provenance:
         parts.append(str(provenance))
     parts = [display_name(p, 300) for p in parts]  # user strings: escaped and bounded
-    text = "; ".join(p for p in parts if p)
-    if text:
-        fig.text(
-            0.005, 0.002, "\n".join(textwrap.wrap(text, 160)), fontsize=6.5, color="0.35",
-            ha="left", va="bottom",
+    lines = [n for n in notes if n] + [p for p in parts if p]
+    # DejaVu Sans at 6.5 pt averages under 0.6 em per character: wrap to the figure's width
+    width_chars = max(40, int(fig.get_figwidth() * 72 / (_FOOTER_PT * 0.62)))
+    return "\n".join(w for line in lines for w in textwrap.wrap(line, width_chars))
+
+
+def _add_provenance(
+    fig: Figure, provenance: str | Mapping[str, Any] | None, extra: str = "", *, notes: Sequence[str] = ()
+) -> None:
+    """Write the footer (notes, then provenance) and reserve its height in the layout."""
+    text = _footer_text(fig, provenance, [extra, *notes] if extra else notes)
+    if not text:
+        return
+    n_lines = text.count("\n") + 1
+    height_in = (n_lines * _FOOTER_PT * 1.25 + 6) / 72
+    frac = min(0.45, height_in / fig.get_figheight())
+    fig.text(0.005, 0.004, text, fontsize=_FOOTER_PT, color="0.35", ha="left", va="bottom")
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        engine.set(rect=(0.0, frac, 1.0, 1.0 - frac))
+    else:  # pragma: no cover - figures here always use constrained layout
+        fig.subplots_adjust(bottom=frac + 0.08)
+
+
+def _renderer(fig: Figure) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    return fig.canvas.get_renderer()
+
+
+def _freeze_layout(fig: Figure) -> Any:
+    """Run the layout once and keep the axes where it put them; return the renderer."""
+    renderer = _renderer(fig)
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    return renderer
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+_ANGLES = (45, 0, 90, 315, 135, 180, 270, 225, 22, 68, 112, 158, 202, 248, 292, 338)
+_RADII = (7, 16, 28, 42, 60, 82, 108, 140)
+
+
+def _place_labels(fig: Figure, ax: Axes, points: Sequence[tuple[str, float, float]], *, fontsize: float = 8) -> list[Any]:
+    """Label points without overlaps: greedy label repulsion with leader lines.
+
+    ``points`` are ``(label, x, y)`` in data coordinates. The layout must be
+    frozen (:func:`_freeze_layout`). Each label takes the first candidate
+    offset, nearest first, whose box stays inside the axes and overlaps no
+    marker, no label placed before and no legend; if none is free, the one
+    with the least overlap. A label moved beyond the first ring gets a leader
+    line to its point.
+    """
+    renderer = _renderer(fig)
+    dpi = fig.dpi
+    box = ax.get_window_extent(renderer)
+    axes_box = (box.x0 + 2, box.y0 + 2, box.x1 - 2, box.y1 - 2)
+    pix = [tuple(ax.transData.transform((x, y))) for _, x, y in points]
+    obstacles: list[tuple[float, float, float, float]] = [
+        (px - 7, py - 7, px + 7, py + 7) for px, py in pix if math.isfinite(px) and math.isfinite(py)
+    ]
+    for leg in [ax.get_legend(), *fig.legends]:
+        if leg is not None:
+            b = leg.get_window_extent(renderer)
+            obstacles.append((b.x0, b.y0, b.x1, b.y1))
+    probe = ax.text(0, 0, "", fontsize=fontsize)
+    placed = []
+    # crowded points first: they have the fewest free places
+    order = sorted(range(len(points)), key=lambda i: -sum(
+        1 for j in range(len(points)) if abs(pix[i][0] - pix[j][0]) < 60 and abs(pix[i][1] - pix[j][1]) < 30
+    ))
+    for i in order:
+        label, x, y = points[i]
+        px, py = pix[i]
+        if not (math.isfinite(px) and math.isfinite(py)):
+            continue
+        probe.set_text(label)
+        tb = probe.get_window_extent(renderer)
+        w, h = tb.width, tb.height
+        best = None
+        for r in _RADII:
+            for ang in _ANGLES:
+                dx, dy = r * math.cos(math.radians(ang)), r * math.sin(math.radians(ang))
+                ha = "left" if dx > 1 else ("right" if dx < -1 else "center")
+                va = "bottom" if dy > 1 else ("top" if dy < -1 else "center")
+                x0 = px + dx - (0 if ha == "left" else (w if ha == "right" else w / 2))
+                y0 = py + dy - (0 if va == "bottom" else (h if va == "top" else h / 2))
+                cand = (x0, y0, x0 + w, y0 + h)
+                inside = (cand[0] >= axes_box[0] and cand[1] >= axes_box[1]
+                          and cand[2] <= axes_box[2] and cand[3] <= axes_box[3])
+                cost = sum(_overlap(cand, o) for o in obstacles) + (0.0 if inside else 1e9) + r * 1e-3
+                if best is None or cost < best[0]:
+                    best = (cost, dx, dy, ha, va, cand, r)
+                if cost < 1:
+                    break
+            if best is not None and best[0] < 1:
+                break
+        assert best is not None
+        _, dx, dy, ha, va, cand, r = best
+        arrow = {"arrowstyle": "-", "color": "0.45", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3} if r > _RADII[0] else None
+        ann = ax.annotate(
+            label, (x, y), xytext=(dx * 72 / dpi, dy * 72 / dpi), textcoords="offset points",
+            ha=ha, va=va, fontsize=fontsize, zorder=4, arrowprops=arrow, annotation_clip=False,
         )
+        obstacles.append(cand)
+        placed.append(ann)
+    probe.remove()
+    return placed
+
+
+def _label_key(names: Sequence[str]) -> tuple[dict[str, str], str]:
+    """Short labels for ``names`` and the key line that spells out the shortened ones."""
+    short = display_names(names, _LABEL_MAX)
+    full = {n: display_name(n, 120) for n in names}
+    key = [f"{short[n]} = {full[n]}" for n in names if short[n] != full[n]]
+    return short, ("labels: " + "; ".join(key)) if key else ""
 
 
 # --------------------------------------------------------------------------- Pareto
@@ -163,6 +308,21 @@ def _xy_table(data: Mapping[str, Any], x_metric: str, y_metric: str) -> dict[str
     return table
 
 
+def _missing_note(data: Mapping[str, Any], x_metric: str, y_metric: str) -> str:
+    """``"not shown: a, b (no accuracy)"`` for models that have only one of the two metrics."""
+    if not (isinstance(data, Mapping) and data and all(isinstance(v, Mapping) for v in data.values())):
+        return ""
+    xs, ys = data.get(x_metric, {}), data.get(y_metric, {})
+    parts = []
+    for have, lack in ((xs, y_metric), (ys, x_metric)):
+        other = ys if have is xs else xs
+        gone = [str(m) for m in have if m not in other]
+        if gone:
+            names = ", ".join(display_name(m) for m in gone)
+            parts.append(f"{names} (no {display_name(lack)})")
+    return ("not shown: " + "; ".join(parts)) if parts else ""
+
+
 def _draw_pareto(
     ax: Axes,
     table: Mapping[str, tuple[Any, Any]],
@@ -174,8 +334,9 @@ def _draw_pareto(
     confidence_level: float,
     style_index: Mapping[str, int],
     scales: tuple[tuple[float, str], tuple[float, str]] | None,
-    label_points: bool = True,
-) -> tuple[Any, tuple[tuple[float, str], tuple[float, str]]]:
+    log: tuple[bool, bool] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> tuple[Any, tuple[tuple[float, str], tuple[float, str]], list[tuple[str, float, float]]]:
     pr = pareto_front(
         table,
         directions,
@@ -191,6 +352,12 @@ def _draw_pareto(
             _scale(y_metric, _unit(ey, y_metric), [v for e in ey.values() for v in (e.ci_low, e.ci_high)]),
         )
     (fx, ux), (fy, uy) = scales
+    if log is None:
+        log = (
+            _wants_log([v for e in ex.values() for v in (e.value, e.ci_low, e.ci_high)]),
+            _wants_log([v for e in ey.values() for v in (e.value, e.ci_low, e.ci_high)]),
+        )
+    points: list[tuple[str, float, float]] = []
     for m in pr.names:
         i = style_index.get(m, 0)
         color = _COLORS[i % len(_COLORS)]
@@ -198,8 +365,11 @@ def _draw_pareto(
         x, y = ex[m].value * fx, ey[m].value * fy
         # max(0, ...): matplotlib rejects negative error bars, and a bound can sit a
         # rounding error on the wrong side of the point (a 100 % accuracy's Wilson bound).
-        xerr = [[max(0.0, x - ex[m].ci_low * fx)], [max(0.0, ex[m].ci_high * fx - x)]]
-        yerr = [[max(0.0, y - ey[m].ci_low * fy)], [max(0.0, ey[m].ci_high * fy - y)]]
+        # on a log axis a bound at or below zero cannot be drawn: the bar stops at x / 1000
+        x_lo = max(ex[m].ci_low * fx, x / 1000) if log[0] else ex[m].ci_low * fx
+        y_lo = max(ey[m].ci_low * fy, y / 1000) if log[1] else ey[m].ci_low * fy
+        xerr = [[max(0.0, x - x_lo)], [max(0.0, ex[m].ci_high * fx - x)]]
+        yerr = [[max(0.0, y - y_lo)], [max(0.0, ey[m].ci_high * fy - y)]]
         ax.errorbar(
             [x], [y], xerr=xerr, yerr=yerr,
             fmt=MARKERS[i % len(MARKERS)], color=color, ecolor=color, elinewidth=1.0, capsize=3,
@@ -208,11 +378,7 @@ def _draw_pareto(
             fillstyle={"frontier": "full", "tied": "left", "dominated": "none"}[status],
             markerfacecoloralt="white", zorder=3,
         )
-        if label_points:
-            ax.annotate(
-                display_name(m), (x, y), xytext=(6, 5), textcoords="offset points", fontsize=8,
-                zorder=4,
-            )
+        points.append(((labels or {}).get(m, display_name(m)), x, y))
     front = sorted(pr.members, key=lambda m: ex[m].value)
     if front:
         ax.plot(
@@ -220,9 +386,18 @@ def _draw_pareto(
             drawstyle="steps-post" if pr.directions[0] == "min" else "steps-pre",
             color="black", linestyle="--", linewidth=1.2, zorder=2,
         )
-    ax.set_xlabel(_axis_label(x_metric, ux, pr.directions[0]))
-    ax.set_ylabel(_axis_label(y_metric, uy, pr.directions[1]))
-    return pr, scales
+    xlabel = _axis_label(x_metric, ux, pr.directions[0])
+    ylabel = _axis_label(y_metric, uy, pr.directions[1])
+    if log[0]:
+        ax.set_xscale("log")
+        xlabel = _log_label(xlabel)
+    if log[1]:
+        ax.set_yscale("log")
+        ylabel = _log_label(ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.margins(0.12)
+    return pr, scales, points
 
 
 def _unit(est: Mapping[str, Estimate], metric: str = "") -> str:
@@ -262,9 +437,10 @@ def _status_legend(
                label="tied: dominated, not significantly", **kw),
         Line2D([], [], fillstyle="none", label="dominated with confidence", **kw),
     ]
-    ax.legend(handles=handles, loc="best", framealpha=0.85,
-              title=f"points: {statistic}s; bars: {_ci_words(confidence_level, estimates)}",
-              title_fontsize=7.5)
+    # outside the axes, so it covers no point and no label
+    ax.figure.legend(handles=handles, loc="outside right upper", framealpha=0.85, fontsize=7,
+                     title=f"points: {statistic}s\nbars: {_ci_words(confidence_level, estimates)}",
+                     title_fontsize=7)
 
 
 def plot_pareto(
@@ -310,13 +486,15 @@ def plot_pareto(
 
     """
     table = _xy_table(data, x_metric, y_metric)
+    missing = _missing_note(data, x_metric, y_metric)
     with plot_style():
         fig, axes = _new_figure(figsize)
         ax = axes[0, 0]
         style_index = {m: i for i, m in enumerate(table)}
-        pr, _ = _draw_pareto(
+        short, key = _label_key(list(table))
+        pr, _, points = _draw_pareto(
             ax, table, x_metric, y_metric, directions=directions, statistic=statistic,
-            confidence_level=confidence_level, style_index=style_index, scales=None,
+            confidence_level=confidence_level, style_index=style_index, scales=None, labels=short,
         )
         ax.set_title(
             display_name(title, 120)
@@ -324,7 +502,9 @@ def plot_pareto(
             else f"{display_name(y_metric)} vs {display_name(x_metric)}"
         )
         _status_legend(ax, confidence_level, statistic, _pareto_estimates(pr))
-        _add_provenance(fig, provenance)
+        _add_provenance(fig, provenance, notes=[missing, key])
+        _freeze_layout(fig)
+        _place_labels(fig, ax, points)
     return fig
 
 
@@ -394,6 +574,11 @@ def plot_pareto_history(
         _scale(x_metric, _unit(ex, x_metric), [v for e in ex.values() for v in (e.ci_low, e.ci_high)]),
         _scale(y_metric, _unit(ey, y_metric), [v for e in ey.values() for v in (e.ci_low, e.ci_high)]),
     )
+    log = (
+        _wants_log([v for e in ex.values() for v in (e.value, e.ci_low, e.ci_high)]),
+        _wants_log([v for e in ey.values() for v in (e.value, e.ci_low, e.ci_high)]),
+    )
+    short, key = _label_key(models)
     n = len(tables)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
@@ -402,12 +587,15 @@ def plot_pareto_history(
             (panel_size[0] * ncols, panel_size[1] * nrows + 0.3), nrows, ncols, sharex=True, sharey=True
         )
         all_estimates: list[Any] = []
+        panel_points = []
         for k, (label, t) in enumerate(tables):
             ax = axes[k // ncols, k % ncols]
-            pr, _ = _draw_pareto(
+            pr, _, points = _draw_pareto(
                 ax, t, x_metric, y_metric, directions=directions, statistic=statistic,
                 confidence_level=confidence_level, style_index=style_index, scales=scales,
+                log=log, labels=short,
             )
+            panel_points.append((ax, points))
             all_estimates += _pareto_estimates(pr)
             ax.set_title(
                 f"{display_name(label)}  (frontier: {len(pr.members)}/{len(pr.names)})", fontsize=9
@@ -421,7 +609,10 @@ def plot_pareto_history(
         for k in range(n, nrows * ncols):
             axes[k // ncols, k % ncols].set_visible(False)
         _status_legend(axes[0, 0], confidence_level, statistic, all_estimates)
-        _add_provenance(fig, provenance)
+        _add_provenance(fig, provenance, notes=[key])
+        _freeze_layout(fig)
+        for ax, points in panel_points:
+            _place_labels(fig, ax, points, fontsize=7)
     return fig
 
 
@@ -473,8 +664,9 @@ def plot_metric_bars(
     for m in chosen:
         models.extend(str(k) for k in results[m] if str(k) not in models)
     style_index = {m: i for i, m in enumerate(models)}
+    notes: list[str] = []
     with plot_style():
-        fig, axes = _new_figure((6.4, 0.45 * len(models) * len(chosen) + 1.1 * len(chosen)), len(chosen), 1)
+        fig, axes = _new_figure((6.4, 0.45 * len(models) * len(chosen) + 1.1 * len(chosen) + 0.4), len(chosen), 1)
         for row, metric in enumerate(chosen):
             ax = axes[row, 0]
             est = {
@@ -488,15 +680,17 @@ def plot_metric_bars(
                 else (known.direction.sense if known is not None else "min")
             )
             factor, unit_label = _scale(metric, _unit(est, metric), [e.ci_high for e in est.values()])
+            log = _wants_log([v for e in est.values() for v in (e.value, e.ci_high)])
             names = list(est)
             ys = list(range(len(names)))
             for y, name in zip(ys, names, strict=True):
                 e = est[name]
                 i = style_index[name]
+                lo = max(e.ci_low, e.value / 1000) if log else e.ci_low  # a log axis has no 0
                 ax.barh(
                     y, e.value * factor,
                     xerr=[
-                        [max(0.0, (e.value - e.ci_low) * factor)],
+                        [max(0.0, (e.value - lo) * factor)],
                         [max(0.0, (e.ci_high - e.value) * factor)],
                     ],
                     color=_COLORS[i % len(_COLORS)], alpha=0.75, edgecolor="black",
@@ -504,9 +698,18 @@ def plot_metric_bars(
                 )
             ax.set_yticks(ys, [display_name(n) for n in names])
             ax.invert_yaxis()
-            ax.set_xlabel(_axis_label(metric, unit_label, direction))
+            xlabel = _axis_label(metric, unit_label, direction)
+            if log:
+                ax.set_xscale("log")
+                pos = [v * factor for e in est.values() for v in (e.value, e.ci_low) if v > 0 and math.isfinite(v)]
+                ax.set_xlim(left=min(pos) / 2)
+                xlabel = _log_label(xlabel)
+            ax.set_xlabel(xlabel)
             ax.set_title(f"{metric} ({statistic}, {_ci_words(confidence_level, est.values())})")
-        _add_provenance(fig, provenance)
+            gone = [m for m in models if m not in est]
+            if gone:
+                notes.append(f"not shown in {display_name(metric)}: {', '.join(display_name(m) for m in gone)} (no result)")
+        _add_provenance(fig, provenance, notes=notes)
     return fig
 
 
@@ -608,9 +811,11 @@ def plot_latency_distribution(
             ax.set_yticks(pos, [display_name(n) for n in names])
             ax.invert_yaxis()
             ax.set_title("circle: p50, triangle: p99", fontsize=8)
+        xlabel = _axis_label(metric, unit_label, "min")
         if log_scale:
             ax.set_xscale("log")
-        ax.set_xlabel(_axis_label(metric, unit_label, "min"))
+            xlabel = _log_label(xlabel)
+        ax.set_xlabel(xlabel)
         fig.suptitle(f"{display_name(metric)} distribution")
         _add_provenance(fig, provenance)
     return fig
