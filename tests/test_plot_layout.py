@@ -16,11 +16,11 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from matplotlib.text import Text  # noqa: E402
+from matplotlib.text import Text
 
-from torchperf import plots  # noqa: E402
-from torchperf.errors import SmallSampleWarning  # noqa: E402
-from torchperf.result import BenchmarkResult  # noqa: E402
+from torchperf import plots
+from torchperf.errors import SmallSampleWarning
+from torchperf.result import BenchmarkResult
 
 LONG = "mlp-distilled-tiny-student-variant"
 MEDIANS = {
