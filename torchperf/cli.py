@@ -560,6 +560,77 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_RUN_COMPARE_COLUMNS = [
+    ("metric", "metric"),
+    ("model", "model"),
+    ("before_text", "before"),
+    ("after_text", "after"),
+    ("ratio", "ratio"),
+    ("ratio_ci", "ratio CI"),
+    ("p_adjusted", "p_adj"),
+    ("method", "test"),
+    ("verdict", "verdict"),
+]
+
+
+def _compare_threshold(args: argparse.Namespace) -> float | None:
+    """``--threshold F`` (relative) or asv's ``--factor X`` (= threshold X - 1)."""
+    if args.threshold is not None and args.factor is not None:
+        raise UsageError("give --threshold or --factor, not both (--factor 1.05 is --threshold 0.05).")
+    if args.factor is not None:
+        if args.factor < 1.0:
+            raise UsageError(f"--factor must be >= 1 (1.05 = 5 % threshold); got {args.factor:g}.")
+        return float(args.factor) - 1.0
+    return args.threshold
+
+
+def _with_values(r: Mapping[str, Any]) -> dict[str, Any]:
+    """A comparison row with before/after in their unit and the ratio's CI as text."""
+    from torchperf.result import format_quantity
+
+    unit = str(r.get("unit") or "")
+
+    def q(v: Any) -> str:
+        return format_quantity(float(v), unit) if isinstance(v, (int, float)) else "-"
+
+    lo, hi = r.get("ci_low"), r.get("ci_high")
+    ci = f"[{lo:.3f}x, {hi:.3f}x]" if isinstance(lo, float) and isinstance(hi, float) and (
+        lo == lo and hi == hi) else "-"  # fmt: skip
+    return {**r, "before_text": q(r.get("before")), "after_text": q(r.get("after")), "ratio_ci": ci}
+
+
+def _order_rows(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """``--sort``: name (metric, model), ratio (largest slowdown first) or default order."""
+    if key == "name":
+        return sorted(rows, key=lambda r: (str(r.get("metric")), str(r.get("model"))))
+    if key == "ratio":
+
+        def worse_first(r: Mapping[str, Any]) -> float:
+            ratio = r.get("ratio")
+            if not isinstance(ratio, (int, float)) or ratio != ratio or ratio <= 0:
+                return 0.0
+            import math
+
+            lower = r.get("metric_direction", "lower_is_better") == "lower_is_better"
+            return -math.log(ratio) if lower else math.log(ratio)
+
+        return sorted(rows, key=worse_first)
+    return rows
+
+
+def _split_rows(rows: list[dict[str, Any]], split: bool) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``--split``: asv-style groups (worse, better, unchanged or inconclusive)."""
+    if not split:
+        return [("", rows)]
+    groups = [
+        ("Regressions", [r for r in rows if r.get("verdict") == "regression"]),
+        ("Improvements", [r for r in rows if r.get("verdict") == "improvement"]),
+        ("No significant change", [r for r in rows
+                                   if r.get("verdict") not in ("regression", "improvement")]),
+    ]  # fmt: skip
+    return [(t, g) for t, g in groups if g]
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two saved runs, or two revisions of an asv history."""
     a, b = Path(args.a), Path(args.b)
@@ -589,26 +660,35 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from torchperf.comparison import compare_runs
         from torchperf.suite import load_run
 
-        rows = compare_runs(load_run(a), load_run(b), confidence_level=args.confidence_level)
+        run_a, run_b = load_run(a), load_run(b)
+        common = {
+            (m, k) for m, per in run_a["results"].items() for k in per
+            if k in run_b["results"].get(m, {})
+        }  # fmt: skip
+        if not common:
+            raise UsageError(
+                f"{a} and {b} have no (metric, model) result in common (models "
+                f"{sorted(run_a['models'])[:5]} vs {sorted(run_b['models'])[:5]}); compare runs of "
+                "the same models, or pass --results-dir DIR to compare asv revisions."
+            )
+        threshold = _compare_threshold(args)
+        rows = compare_runs(
+            run_a, run_b, confidence_level=args.confidence_level,
+            **({} if threshold is None else {"threshold": threshold}),
+        )  # fmt: skip
+        rows = _order_rows(rows, args.sort)
+        if args.only_changed:
+            rows = [r for r in rows if r.get("verdict") in ("regression", "improvement")]
         if args.format == "json":
             _print_json(rows)
         else:
-            _out(
-                _table(
-                    rows,
-                    [
-                        ("metric", "metric"),
-                        ("model", "model"),
-                        ("ratio", "ratio"),
-                        ("ci_low", "ci_low"),
-                        ("ci_high", "ci_high"),
-                        ("p_value", "p"),
-                        ("p_adjusted", "p_adj"),
-                        ("method", "test"),
-                        ("verdict", "verdict"),
-                    ],
-                )
-            )
+            for title, part in _split_rows(rows, args.split):
+                if title:
+                    _out(f"\n{title}:")
+                _out(_table([_with_values(r) for r in part], _RUN_COMPARE_COLUMNS) if part else
+                     "(none)")  # fmt: skip
+            if args.only_changed and not rows:
+                _out("No significant change (--only-changed hides the rest).")
         found = any(r.get("direction") == "regression" and r.get("significant") for r in rows)
         return EXIT_FOUND if found else EXIT_OK
 
@@ -1042,6 +1122,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--confidence-level", type=_probability("--confidence-level"), default=0.95)
     c.add_argument("--fdr", type=_probability("--fdr"), default=0.05)
     c.add_argument("--all", action="store_true", help="also list equivalent benchmarks")
+    c.add_argument(
+        "--threshold", type=_nonneg_float("--threshold"), metavar="F",
+        help="results files: smallest relative change called a regression or improvement "
+        "(default 0.05)",
+    )
+    c.add_argument(
+        "--factor", type=_positive_float("--factor"), metavar="X",
+        help="results files: asv's spelling of the threshold (--factor 1.10 = --threshold 0.10)",
+    )
+    c.add_argument("--only-changed", action="store_true",
+                   help="results files: list only significant regressions and improvements")
+    c.add_argument("--split", action="store_true",
+                   help="results files: group the table into regressions, improvements, the rest")
+    c.add_argument("--sort", choices=("default", "name", "ratio"), default="default",
+                   help="results files: row order (ratio: largest slowdown first)")
     c.add_argument(
         "--explain", action="store_true",
         help="say why `torchperf regressions` (change points) reaches a different verdict on "
