@@ -13,6 +13,7 @@ import errno
 import json
 import math
 import os
+import re
 import sys
 import textwrap
 import time
@@ -187,12 +188,28 @@ def _cli_advice(text: str) -> str:
 
 
 def _progress_bar(total_desc: str) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
-    """A tqdm bar on stderr driven by the suite's ``progress(completed, total, desc)`` hook."""
+    """Progress on stderr driven by the suite's ``progress(completed, total, desc)`` hook.
+
+    In a terminal: a tqdm bar. In a log (CI, a pipe), where a bar redrawn with carriage
+    returns reads badly: one plain line per task at most every 5 s, and the last one,
+    ``torchperf: benchmarking 3/24: latency of mlp (12 s elapsed, ~84 s left)``.
+    """
     from tqdm import tqdm
 
-    state: dict[str, Any] = {"bar": None}
+    state: dict[str, Any] = {"bar": None, "t0": None, "last": -math.inf}
 
     def hook(completed: int, total: int, desc: str) -> None:
+        if not sys.stderr.isatty():
+            now = time.monotonic()
+            if state["t0"] is None:
+                state["t0"] = now
+            if completed < total and now - state["last"] < 5.0:
+                return
+            state["last"] = now
+            elapsed = now - state["t0"]
+            left = f", ~{elapsed / completed * (total - completed):.0f} s left" if 0 < completed < total else ""
+            _err(f"torchperf: {total_desc} {completed}/{total}: {display_name(desc, 60)} ({elapsed:.0f} s elapsed{left})")
+            return
         bar = state["bar"]
         if bar is None:
             bar = state["bar"] = tqdm(
@@ -405,6 +422,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
     finally:
         close()
     run = suite.to_run()
+    _flush_warnings()  # aggregated, before the summary: the summary is what a reader sees last
     if args.format == "json":
         _print_json(_run_document(run, {
             k: _shown(p, out_dir, args.output_absolute) for k, p in suite.report_files.items()
@@ -1254,26 +1272,60 @@ def build_parser() -> argparse.ArgumentParser:
 WARNINGS_SHOWN = 5
 
 
+_LABELLED = re.compile(r"^\[(?P<label>[^\]]*)\]\s*(?P<text>.*)$", re.DOTALL)
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+#: Warnings caught so far by :func:`main`; a command flushes them (before its final summary)
+#: with :func:`_flush_warnings`, and :func:`main` reports whatever is left at the end.
+_CAUGHT: list[warnings.WarningMessage] = []
+
+
+def _warning_key(category: str, message: str) -> tuple[str, str, str]:
+    """Group key of a warning.
+
+    A measurement warning (``[model, metric(, worker process)] text``) is grouped per
+    model and metric, whatever its numbers and whichever worker raised it; any other
+    warning by its exact message.
+    """
+    m = _LABELLED.match(message)
+    if m is None:
+        return category, "", message
+    label = ", ".join(p for p in m.group("label").split(", ") if p != "worker process")
+    return category, label, _NUMBER.sub("#", m.group("text"))
+
+
 def _report_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
     """Print each distinct warning once, with how often it occurred (not once per sample).
 
-    Of each warning category, the first :data:`WARNINGS_SHOWN` distinct messages
-    are printed; the rest are counted (``... and N more: see LOG``) and every
-    message is written to a log file in the temporary directory.
+    Measurement warnings, which name the model and the metric (``[mlp, latency]``,
+    one per worker process), are aggregated per model, metric and kind: one line
+    ``[mlp, latency] (x3, e.g.): <first message>``. Of each warning category, the
+    first :data:`WARNINGS_SHOWN` groups are printed; the rest are counted
+    (``... and N more: see LOG``) and every message is written to a log file in
+    the temporary directory.
     """
     counts: dict[tuple[str, str], int] = {}
+    groups: dict[tuple[str, str, str], list[str]] = {}
     for w in caught:
         key = (w.category.__name__, str(w.message))
         counts[key] = counts.get(key, 0) + 1
+        groups.setdefault(_warning_key(*key), []).append(key[1])
     per_category: dict[str, int] = {}
     hidden: dict[str, int] = {}
-    for (category, message), n in counts.items():
+    for (category, label, _), messages in groups.items():
+        n = len(messages)
         per_category[category] = per_category.get(category, 0) + 1
         if per_category[category] > WARNINGS_SHOWN:
             hidden[category] = hidden.get(category, 0) + n
             continue
-        times = f" (x{n})" if n > 1 else ""
-        _err(f"torchperf: {category}{times}: {display_name(message, 2000)}")
+        if label:
+            first = _LABELLED.match(messages[0])
+            text = first.group("text") if first else messages[0]
+            times = f" (x{n}, e.g.)" if len(set(messages)) > 1 else (f" (x{n})" if n > 1 else "")
+            _err(f"torchperf: {category} [{display_name(label, 200)}]{times}: {display_name(text, 2000)}")
+        else:
+            times = f" (x{n})" if n > 1 else ""
+            _err(f"torchperf: {category}{times}: {display_name(messages[0], 2000)}")
     if not hidden:
         return
     log = _write_warning_log(counts)
@@ -1281,6 +1333,16 @@ def _report_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
         _err(f"torchperf: ... and {n} more {category} warning(s): see {log}")
     total = sum(counts.values())
     _err(f"torchperf: {total} warning(s) in all ({len(counts)} distinct).")
+
+
+def _flush_warnings() -> None:
+    """Report the warnings caught so far (aggregated) and forget them.
+
+    Called before a command's final summary, so the summary is the last thing printed.
+    """
+    caught = list(_CAUGHT)
+    del _CAUGHT[:]
+    _report_warnings(caught)
 
 
 def _write_warning_log(counts: Mapping[tuple[str, str], int]) -> str:
@@ -1336,9 +1398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    global _CAUGHT
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
+            _CAUGHT = caught
             warnings.simplefilter("default")
             return int(args.func(args))
     except KeyboardInterrupt:
@@ -1354,6 +1418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     finally:
         _report_warnings(caught)
+        _CAUGHT = []
         if os.environ.get("TORCHPERF_TIMING"):
             _err(f"torchperf: {time.perf_counter() - start:.1f} s")
 
