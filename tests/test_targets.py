@@ -287,3 +287,15 @@ def test_run_format_json(own_dir, capsys):
     assert {(r["model"], r["metric"]) for r in doc["results"]} >= {("lin", "latency"), ("dbl", "latency")}
     assert [c["model"] for c in doc["comparisons"] if c["metric"] == "latency"] == ["dbl"]
     assert doc["files"]["results.json"].endswith("results.json")
+
+
+def test_cli_advice_names_flags_not_python_arguments(own_dir, capsys):
+    """Issue 16.4: what the CLI prints names its flags."""
+    code, out, err = run_cli(
+        ["run", f"{MODULE}:models", "--metrics", "accuracy,size", "--processes", "1", "-o", "o"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "(pass --dataset MODULE:ATTR)" in out and "datasets=[" not in out
+    code, _, err = run_cli(["publish"], capsys)  # no asv.conf.json here
+    assert code == 2 and "--html-dir DIR and --results-dir DIR" in err and "html_dir and" not in err

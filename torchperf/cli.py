@@ -173,6 +173,13 @@ _FLAG_ADVICE = (
      "--timeout, --memory-limit-mb and --processes 2 or more need a picklable model"),
     ("(raise timeout_s if the model is just slow)", "(raise --timeout if the model is just slow)"),
     ("timeout_s=", "--timeout "),
+    ("or pass html_dir and results_dir.", "or pass --html-dir DIR and --results-dir DIR."),
+    ("so html_dir and results_dir cannot", "so the html and results directories cannot"),
+    ("so html_dir cannot", "so the html directory cannot"),
+    ("so results_dir cannot", "so the results directory cannot"),
+    ("(pass datasets=[(X, y)], or --dataset MODULE:ATTR)", "(pass --dataset MODULE:ATTR)"),
+    ("run_accuracy_benchmark needs labelled data: pass datasets=[(X, y)] (or iterables of (X, y) "
+     "batches) to Benchmark.", "accuracy needs labelled data: pass --dataset MODULE:ATTR."),
 )
 
 
@@ -428,7 +435,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
             k: _shown(p, out_dir, args.output_absolute) for k, p in suite.report_files.items()
         }))  # fmt: skip
     else:
-        _out(summary_table(run))
+        _out(_cli_advice(summary_table(run)))
         _out("")
         for kind, path in sorted(suite.report_files.items()):
             _out(f"{kind:>10}: {_shown(path, out_dir, args.output_absolute)}")
@@ -489,7 +496,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json(_run_document(run, files))
         return EXIT_OK
-    _out(summary_table(run))
+    _out(_cli_advice(summary_table(run)))
     for kind, path in sorted(files.items()):
         _out(f"{kind:>10}: {path}")
     return EXIT_OK
@@ -1307,7 +1314,7 @@ def _report_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
     counts: dict[tuple[str, str], int] = {}
     groups: dict[tuple[str, str, str], list[str]] = {}
     for w in caught:
-        key = (w.category.__name__, str(w.message))
+        key = (w.category.__name__, _cli_advice(str(w.message)))  # advice names CLI flags
         counts[key] = counts.get(key, 0) + 1
         groups.setdefault(_warning_key(*key), []).append(key[1])
     per_category: dict[str, int] = {}
@@ -1409,7 +1416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err("torchperf: interrupted.")
         return EXIT_INTERRUPTED
     except (TorchperfError, InvalidParameterError, MissingDependencyError) as exc:
-        _err(f"torchperf {args.command}: error: {exc}")
+        _err(f"torchperf {args.command}: error: {_cli_advice(str(exc))}")
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
