@@ -24,6 +24,7 @@ Usage::
 
     python tools/history_scale.py [--revisions 2000] [--series 200] [--repeat 3]
     python tools/history_scale.py --store --revisions 1000 --series 500 [--duckdb] [--dask] [--dir DIR]
+    python tools/history_scale.py --revisions 200 --sweep 250 1000 4000
 """
 
 from __future__ import annotations
@@ -285,6 +286,27 @@ def duckdb_mode(results: Path, cache: Path, work: Path) -> None:
     db.unlink()
 
 
+def sweep_mode(args: argparse.Namespace) -> int:
+    """Peak RSS of detection (store warm, candidates recomputed) as the number of series grows."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    code = ("import resource, sys, warnings; warnings.simplefilter('ignore');"
+            "from torchperf.history.pipeline import stream_change_points as s;"
+            "s(sys.argv[1], cache=sys.argv[2], reuse_results=False);"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    print(f"load: {open('/proc/loadavg').read().split()[:3]}")
+    for n_series in args.sweep:
+        work = Path("/tmp") / f"torchperf-sweep-{args.revisions}x{n_series}"
+        if not (work / "results" / "benchmarks.json").exists():
+            write_asv_history(work / "results", args.revisions, n_series)
+        argv = [sys.executable, "-c", code, str(work / "results"), str(work / "cache")]
+        subprocess.run(argv, env=env, check=True, capture_output=True)  # build the store
+        out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
+        print(f"{args.revisions} revisions x {n_series:>5} series ({args.revisions * n_series:>9,} "
+              f"values): detection over the store, peak RSS {float(out.split()[-1]):.0f} MB")
+    print(f"load: {open('/proc/loadavg').read().split()[:3]}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--revisions", type=int, default=2000)
@@ -296,7 +318,11 @@ def main() -> int:
     ap.add_argument("--keep-cache", action="store_true", help="do not empty the cache first")
     ap.add_argument("--new-commit", action="store_true", help="also time a run after one new commit")
     ap.add_argument("--dask", action="store_true", help="also time detection on 1 and 2 Dask workers")
+    ap.add_argument("--sweep", type=int, nargs="+", metavar="SERIES",
+                    help="peak RSS of detection for these numbers of series (at --revisions)")
     args = ap.parse_args()
+    if args.sweep:
+        return sweep_mode(args)
     if args.store:
         return store_mode(args)
     df, truth = make_history(args.revisions, args.series)
