@@ -87,3 +87,46 @@ def test_run_prints_aggregated_warnings_before_the_summary_and_progress_lines(ta
     progress = [t for kind, t in stream if kind == "err" and t.startswith("torchperf: benchmarking ")]
     assert progress and progress[-1].startswith("torchperf: benchmarking 2/2: done")
     assert all("\r" not in t for t in progress)
+
+
+def test_publish_shows_its_stages_on_stderr(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    asv = pytest.importorskip("asv")
+    fixture = Path(__file__).parent / "data" / "asv-history"
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "index.html").write_text((Path(asv.__file__).parent / "www" / "index.html").read_text(encoding="utf-8"))
+    stream: list[tuple[str, str]] = []
+    monkeypatch.setattr(cli, "_out", lambda text: stream.append(("out", text)))
+    monkeypatch.setattr(cli, "_err", lambda text: stream.append(("err", text)))
+    monkeypatch.chdir(fixture)
+    code = cli.main(["publish", "--html-dir", str(html), "--results-dir", str(fixture / "results")])
+    assert code == 0, stream
+    lines = [t for kind, t in stream if kind == "err" and t.startswith("torchperf: publishing ")]
+    assert lines[0].startswith("torchperf: publishing 0/6: loading asv results")
+    assert lines[-1].startswith("torchperf: publishing 6/6: done")
+    assert stream[-1] == ("out", f"published: {html / 'index.html'}")  # the result is the last line
+
+
+def test_publish_progress_hook_sees_every_stage_in_order(tmp_path):
+    from pathlib import Path
+
+    asv = pytest.importorskip("asv")
+    from torchperf.site.pages import publish
+
+    fixture = Path(__file__).parent / "data" / "asv-history"
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "index.html").write_text((Path(asv.__file__).parent / "www" / "index.html").read_text(encoding="utf-8"))
+    seen: list[tuple[int, int, str]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        publish(html_dir=html, results_dir=fixture / "results", conf_path=fixture / "asv.conf.json",
+                progress=lambda k, n, what: seen.append((k, n, what)))
+    assert [k for k, _, _ in seen] == list(range(7))
+    assert {n for _, n, _ in seen} == {6}
+    assert [w for _, _, w in seen] == [
+        "loading asv results", "regressions page", "environments page", "Pareto pages", "hub page",
+        "linking asv's page", "done",
+    ]

@@ -194,7 +194,9 @@ def _cli_advice(text: str) -> str:
     )
 
 
-def _progress_bar(total_desc: str) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
+def _progress_bar(
+    total_desc: str, unit: str = "task"
+) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
     """Progress on stderr driven by the suite's ``progress(completed, total, desc)`` hook.
 
     In a terminal: a tqdm bar. In a log (CI, a pipe), where a bar redrawn with carriage
@@ -220,7 +222,7 @@ def _progress_bar(total_desc: str) -> tuple[Callable[[int, int, str], None], Cal
         bar = state["bar"]
         if bar is None:
             bar = state["bar"] = tqdm(
-                total=total, desc=total_desc, unit="task", file=sys.stderr, leave=True,
+                total=total, desc=total_desc, unit=unit, file=sys.stderr, leave=True,
                 disable=None,
             )
         bar.set_postfix_str(desc[:60], refresh=False)
@@ -880,10 +882,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
     """Add torchperf's pages to a site made by ``asv publish``."""
     from torchperf.site.pages import publish
 
-    html_dir = publish(
-        html_dir=args.html_dir, results_dir=args.results_dir, offline=args.offline,
-        error_rate_examples=_zoo_test_examples(), torchperf_version=__version__,
-    )
+    hook, close = _progress_bar("publishing", unit="stage")
+    try:
+        html_dir = publish(
+            html_dir=args.html_dir, results_dir=args.results_dir, offline=args.offline,
+            error_rate_examples=_zoo_test_examples(), torchperf_version=__version__, progress=hook,
+        )
+    finally:
+        close()
+    _flush_warnings()
     _out(f"published: {Path(html_dir) / 'index.html'}")
     return EXIT_OK
 

@@ -38,7 +38,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1058,6 +1058,7 @@ def build_pages(
     confidence_level: float = 0.95,
     error_rate_examples: int | None = None,
     torchperf_version: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Path]:
     """Write torchperf's pages for the history in ``df`` into ``out_dir``.
 
@@ -1081,6 +1082,10 @@ def build_pages(
     torchperf_version : str, optional
         Version shown on the hub page as the generator (the CLI passes
         ``torchperf.__version__``); omitted when ``None``.
+    progress : callable, optional
+        ``progress(completed, total, description)`` before each of the 4
+        stages (regressions, environments, Pareto pages, hub); the library
+        never prints, the CLI shows it on stderr.
 
     Returns
     -------
@@ -1099,7 +1104,13 @@ def build_pages(
     site = _Site(out)
     meta = _benchmark_meta(df)
 
+    def stage(k: int, what: str) -> None:
+        if progress is not None:
+            progress(k, 4, what)
+
+    stage(0, "regressions page")
     reg = _regressions_page(site, df, meta, fdr)
+    stage(1, "environments page")
     envs = _environments_page(site, df, meta, fdr)
     # revisions with zoo latency results
     lat_b = _pick(df, meta, _LATENCY_TYPES, None)
@@ -1109,7 +1120,9 @@ def build_pages(
         zoo_commits = sub["commit"].tolist()
     commits = zoo_commits if pareto_revisions == 0 else zoo_commits[-pareto_revisions:]
     hist = zoo_commits[-history_revisions:] if history_revisions else []
+    stage(2, "Pareto pages")
     par = _pareto_pages(site, df, commits, hist, confidence_level, error_rate_examples)
+    stage(3, "hub page")
 
     # hub
     order = df.drop_duplicates("commit").sort_values("revision")
@@ -1253,6 +1266,7 @@ def publish(
     asv_config: Mapping[str, Any] | None = None,
     error_rate_examples: int | None = None,
     torchperf_version: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> Path:
     """Add torchperf's pages to a site written by ``asv publish``.
 
@@ -1277,6 +1291,10 @@ def publish(
         (the asv plugin passes asv's own).
     error_rate_examples, torchperf_version
         See :func:`build_pages`.
+    progress : callable, optional
+        ``progress(completed, total, description)`` before each stage (loading
+        the results, the stages of :func:`build_pages`, linking, vendoring)
+        and once at the end with ``completed == total`` and ``"done"``.
 
     Returns
     -------
@@ -1307,16 +1325,27 @@ def publish(
             f"asv site {html_p} does not exist (no index.html); run `asv publish` first, then "
             "`torchperf publish`."
         )
+    total = 6 + bool(offline)
+
+    def step(k: int, what: str) -> None:
+        if progress is not None:
+            progress(k, total, what)
+
+    step(0, "loading asv results")
     df = load_results(res_p, asv_config=conf)
     if df.empty:
         raise ResultsFileError(f"asv results in {res_p} hold no benchmark values; run `asv run` first.")
     build_pages(
         df, html_p / PAGES_DIR, pareto_revisions=pareto_revisions, history_revisions=history_revisions,
         error_rate_examples=error_rate_examples, torchperf_version=torchperf_version,
+        progress=lambda k, _n, what: step(1 + k, what),
     )
+    step(5, "linking asv's page")
     inject_nav_link(index)
     if offline:
         from torchperf.site.offline import vendor_asv_assets
 
+        step(6, "vendoring asv's assets")
         vendor_asv_assets(html_p)
+    step(total, "done")
     return html_p
