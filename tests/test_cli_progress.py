@@ -130,3 +130,27 @@ def test_publish_progress_hook_sees_every_stage_in_order(tmp_path):
         "loading asv results", "regressions page", "environments page", "Pareto pages", "hub page",
         "linking asv's page", "done",
     ]
+
+
+def test_quickstart_prints_measurement_warnings_above_its_tables(monkeypatch, tmp_path):
+    import torchperf.quickstart as qs
+
+    def fake_quickstart(output, *, say, show, progress):
+        for cv in (221, 409, 300):
+            warnings.warn(f"[mlp, latency, worker process] coefficient of variation {cv} %", UserWarning, stacklevel=2)
+        show("SUMMARY TABLE")
+        warnings.warn("[cnn, memory] peak varied", UserWarning, stacklevel=2)
+        show("FINAL SUMMARY")
+        return 0
+
+    monkeypatch.setattr(qs, "run_quickstart", fake_quickstart)
+    stream: list[tuple[str, str]] = []
+    monkeypatch.setattr(cli, "_out", lambda text: stream.append(("out", text)))
+    monkeypatch.setattr(cli, "_err", lambda text: stream.append(("err", text)))
+    assert cli.main(["quickstart", "--output", str(tmp_path / "q")]) == 0
+    assert stream == [
+        ("err", "torchperf: UserWarning [mlp, latency] (x3, e.g.): coefficient of variation 221 %"),
+        ("out", "SUMMARY TABLE"),
+        ("err", "torchperf: UserWarning [cnn, memory]: peak varied"),
+        ("out", "FINAL SUMMARY"),
+    ]

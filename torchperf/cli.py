@@ -991,9 +991,14 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     from torchperf.quickstart import run_quickstart
 
     hook, close = _progress_bar("benchmarking the zoo")
+
+    def show(text: str) -> None:
+        _flush_warnings()  # measurement warnings, aggregated, above the table they concern
+        _out(text)
+
     try:
         return run_quickstart(
-            Path(args.output), say=_err, show=_out, progress=hook
+            Path(args.output), say=_err, show=show, progress=hook
         )
     finally:
         close()
