@@ -300,6 +300,37 @@ def test_compare_explain_says_why_the_two_analyses_differ():
     assert all("after B" in e["reason"] or "no level shift" in e["reason"] for e in ex.values())
 
 
+def test_compare_explain_end_rule_comes_from_the_detector():
+    """A step at B with exactly 2 revisions after B is within the detector's reach (end
+    windows may have ``MIN_SIZE_END`` = 2 points, B included): the explanation must not
+    blame "too few revisions after B"; a step at the newest revision is out of reach."""
+    from torchperf.history import compare_revisions
+    from torchperf.history.changepoints import MIN_SIZE_END, MIN_SIZE_INNER
+    from torchperf.history.verdicts import explain_compare
+
+    assert (MIN_SIZE_END, MIN_SIZE_INNER) == (2, 3)
+    df = load_results(REAL / "results", cache=False)
+    c = json.loads((REAL / "truth.json").read_text())["commits"]
+    rev = dict(zip(df["commit"], df["revision"], strict=False))
+    flat = df["benchmark"] == "benchmarks.Flat.time_flat"
+    for b, after in ((27, 2), (29, 0)):
+        d = df.copy()
+        d.loc[flat & (d["revision"] >= rev[c[b]]), "value"] *= 2.0
+        found = compare_revisions(d, c[b - 1], c[b])
+        assert sum(f.to_dict()["verdict"] == "regression" for f in found) == 12
+        # the real detector: with 2 after B it finds the step (no disagreement)
+        real = explain_compare(d, found)
+        assert not any(k[2] == "benchmarks.Flat.time_flat" for k in real) if after else len(real) == 12
+        # without a change point (as if the detector had missed it), the reason
+        ex = explain_compare(d, found, change_points=[])
+        assert len(ex) == 12
+        for e in ex.values():
+            assert e["revisions_after_b"] == after
+            assert ("after B" in e["reason"]) == (after + 1 < MIN_SIZE_END), e["reason"]
+        if not after:
+            assert f"needs {MIN_SIZE_END} revisions from B on" in next(iter(ex.values()))["reason"]
+
+
 def test_compare_explain_cli_as_documented(monkeypatch, capsys):
     import shlex
 

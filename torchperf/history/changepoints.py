@@ -229,6 +229,11 @@ def _clean(y: np.ndarray, k: float) -> tuple[np.ndarray, float]:
     return yc, _noise_scale(yc)
 
 
+#: Shortest side of a change point whose window reaches a series end (the default
+#: ``min_size``): a step two revisions before the newest revision is found.
+MIN_SIZE_END = 2
+#: Shortest side of a change point inside a series (a level between two changes).
+MIN_SIZE_INNER = 3
 _SIDE_GRID = (2, 3, 4, 5, 6, 8, 11, 15, 21, 30, 42, 60, 84, 120)
 _Z99 = 2.5758293035489004  # asv stores 99% intervals
 # E[Z^2 | |Z| <= c] for Z ~ N(0, 1) and c its two-sided 90% point: makes the 90%-trimmed
@@ -258,7 +263,7 @@ def _side_sizes(min_size: int, max_side: int) -> list[int]:
 
 
 def scan_windows(
-    y: np.ndarray, w: np.ndarray | None = None, *, min_size: int = 2, max_side: int = 30
+    y: np.ndarray, w: np.ndarray | None = None, *, min_size: int = MIN_SIZE_END, max_side: int = 30
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Two-sample statistics of every window ``(s, k, e)`` of a multiscale grid.
 
@@ -292,7 +297,7 @@ def scan_windows(
     n = int(y.size)
     if w is None:
         w = np.ones(n)
-    inner = _side_sizes(max(min_size, 3), max_side)  # sides inside the series: >= 3 points
+    inner = _side_sizes(max(min_size, MIN_SIZE_INNER), max_side)  # sides inside the series: >= 3 points
     grid = np.array(inner)
     parts: list[tuple[np.ndarray, np.ndarray]] = []  # (s, k) per family; e in `ends`
     ends: list[np.ndarray] = []
@@ -343,7 +348,7 @@ def _scan_hits(
     from scipy.special import stdtrit
 
     n = int(y.size)
-    inner = _side_sizes(max(min_size, 3), max_side)
+    inner = _side_sizes(max(min_size, MIN_SIZE_INNER), max_side)
     grid = np.array(inner)
     cw = np.r_[0.0, np.cumsum(w)]
     cy = np.r_[0.0, np.cumsum(w * y)]
@@ -448,7 +453,7 @@ def _scan_p(z: np.ndarray, m: float, df: float, alpha: float) -> np.ndarray:
 def _greedy(
     s: np.ndarray, k: np.ndarray, e: np.ndarray, z: np.ndarray, p: np.ndarray,
     *, alpha: float, max_cps: int, y: np.ndarray | None = None, w: np.ndarray | None = None,
-    min_size: int = 2, refine: bool = True,
+    min_size: int = MIN_SIZE_END, refine: bool = True,
 ) -> list[tuple[int, int, int, float, float]]:
     """Windows chosen best-first so that no chosen split lies inside another chosen window.
 
@@ -472,8 +477,8 @@ def _greedy(
             continue
         si, ki, ei, zi = int(s[i]), int(k[i]), int(e[i]), float(z[i])
         if cw is not None and cy is not None:
-            lo = max(si + (min_size if si == 0 else 3), ki - 2)
-            hi = min(ei - (min_size if ei == n else 3), ki + 2)
+            lo = max(si + (min_size if si == 0 else MIN_SIZE_INNER), ki - 2)
+            hi = min(ei - (min_size if ei == n else MIN_SIZE_INNER), ki + 2)
             if hi > lo:
                 kk = np.arange(lo, hi + 1)
                 wl, wr = cw[kk] - cw[si], cw[ei] - cw[kk]
@@ -526,7 +531,7 @@ def _variances(
 
 
 def segment_series(
-    y: np.ndarray, *, min_size: int = 2, split_alpha: float = 0.05, max_depth: int = 32,
+    y: np.ndarray, *, min_size: int = MIN_SIZE_END, split_alpha: float = 0.05, max_depth: int = 32,
     max_side: int = 30,
 ) -> list[int]:
     """Change points of one series by the multiscale scan (see the module docstring).
@@ -917,7 +922,7 @@ def detect_change_points(
     fdr: float = 0.05,
     min_effect: float = 0.05,
     thresholds: float | Mapping[str, float] | None = None,
-    min_size: int = 2,
+    min_size: int = MIN_SIZE_END,
     window: int = 30,
     split_alpha: float = 0.05,
     outlier_k: float = 4.0,

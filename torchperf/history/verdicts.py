@@ -840,15 +840,16 @@ def explain_compare(
     findings: Sequence[Any],
     *,
     change_points: Sequence[Any] | None = None,
-    min_size: int = 3,
+    min_size: int | None = None,
     **detect_kw: Any,
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Why ``compare A B`` and the change-point analysis disagree on a series, when they do.
 
     ``compare_revisions`` tests the two commits' values alone (run-to-run noise from
     the series' history); the change-point analysis (``torchperf regressions``) tests
-    a level shift between *segments* of revisions and needs ``min_size`` revisions
-    on each side, with one FDR family over every candidate of every series. They
+    a level shift between *segments* of revisions -- at least ``min_size`` (2) on a
+    side that reaches the series start or end, at least 3 on a side inside the
+    series (``changepoints.MIN_SIZE_END``, ``changepoints.MIN_SIZE_INNER``) -- with one FDR family over every candidate of every series. They
     can therefore differ: a one-commit spike or a step at the newest revisions is
     seen by the first only; a small step whose segments are long is seen by the
     second only, and a step inside ``A..B`` (not at B) too.
@@ -861,8 +862,12 @@ def explain_compare(
         ``compare_revisions(df, A, B)``.
     change_points : sequence of ChangePoint, optional
         ``detect_change_points(df, include_insignificant=True)`` (computed when omitted).
-    min_size : int, default 3
-        Revisions a change point needs on each side (the detector's ``min_size``).
+    min_size : int, optional
+        The detector's ``min_size``: revisions a change point needs on a side that
+        reaches the series start or end (default ``changepoints.MIN_SIZE_END``, 2;
+        passed to the detector when ``change_points`` is computed here). A change at
+        B has B and the revisions after it on its right side, so it is out of
+        reach only when fewer than ``min_size`` revisions from B on have data.
     **detect_kw
         Passed to :func:`torchperf.history.detect_change_points`.
 
@@ -877,10 +882,13 @@ def explain_compare(
         and ``reason`` (one sentence).
 
     """
-    from torchperf.history.changepoints import detect_change_points
+    from torchperf.history.changepoints import MIN_SIZE_END, detect_change_points
 
     if not findings:
         return {}
+    if min_size is None:
+        min_size = int(detect_kw.get("min_size", MIN_SIZE_END))
+    detect_kw["min_size"] = min_size
     if change_points is None:
         change_points = detect_change_points(df, include_insignificant=True, **detect_kw)
     revision_of = dict(zip(df["commit"], df["revision"], strict=False))
@@ -933,13 +941,15 @@ def explain_compare(
                       f"({c.method}): the segment means are more precise than two single values")
             if c.commit_after != pf.commit_after:
                 reason += ", and A and B are not the two commits either side of the change"
-        elif after_b < min_size:
+        elif after_b + 1 < min_size:  # the right side of a change at B: B and what follows it
             reason = (f"{cmp_text}; regressions: no change point, because only {after_b} revision(s) "
-                      f"of this series come after B and a change point needs {min_size} on each side "
+                      f"of this series come after B and a change point at the series end needs "
+                      f"{min_size} revisions from B on (B included) "
                       "(the newest revisions are compared pairwise by `torchperf regressions` instead)")
-        elif before_a < min_size:
+        elif before_a < min_size:  # the left side of a change right after A: A and what precedes it
             reason = (f"{cmp_text}; regressions: no change point, because only {before_a} revision(s) "
-                      f"come before A and a change point needs {min_size} on each side")
+                      f"of this series come up to A (A included) and a change point at the series "
+                      f"start needs {min_size} on that side")
         elif cps:
             c = min(cps, key=lambda c: float(c.q_value))
             reason = (f"{cmp_text}; regressions: a candidate at {c.commit_after[:8]} (ratio "
