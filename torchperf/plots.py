@@ -793,7 +793,9 @@ def plot_latency_distribution(
             ax.set_ylim(0, 1.02)
             ax.axhline(0.5, color="0.6", linewidth=0.6, linestyle=":")
             ax.axhline(0.99, color="0.6", linewidth=0.6, linestyle=":")
-            ax.legend(loc="best", title="circle: p50, triangle: p99", title_fontsize=7.5)
+            # beside the axes: over them it would hide the curves of a dozen models
+            fig.legend(loc="outside right upper", fontsize=7,
+                       title="circle: p50, triangle: p99", title_fontsize=7)
         else:
             names = list(samples)
             data = [samples[n] * factor for n in names]
