@@ -350,7 +350,8 @@ def test_compare_explain_cli_as_documented(monkeypatch, capsys):
     assert ex["benchmarks.Flat.time_flat"] is None
 
 
-@pytest.mark.parametrize("name", ["regressions-django", "regressions-django-shift", "compare-explain"])
+@pytest.mark.parametrize("name", ["regressions-django", "regressions-django-shift", "compare-table",
+                                  "compare-explain"])
 def test_docs_examples_are_what_the_commands_print(name):
     """docs/history.md shows the commands' output of today (regenerate: python tools/history_examples.py --write)."""
     import importlib.util
@@ -379,3 +380,45 @@ def test_table_with_several_machines_names_machine_and_environment():
     assert not table.startswith("machine:") and "machine/env" in table.splitlines()[0]
     assert "ci-runner-a/virtualenv-py3.12" in table and "bare-metal-b/virtualenv-py3.12" in table
     assert "2 series moved (2 regressions, 0 improvements)" in table
+
+
+def test_compare_table_fits_120_columns_and_shows_q_values_and_units(capsys):
+    """`torchperf compare A B` on a history: laid out like `regressions` (q, not p; before ->
+    after in units; ratio CI), at most 120 columns even with two machines and long names;
+    the JSON keeps every field."""
+    from torchperf.history import compare_revisions
+    from torchperf.history.verdicts import comparison_table
+
+    rng = np.random.default_rng(21)
+    long_env = "conda-py3.12-numpy2.1-scipy1.14-openblas0.3.28-with-a-very-long-name"
+    frames = []
+    for machine in ("ci-runner-with-a-long-hostname-a", "bare-metal-b"):
+        y, z = noisy(rng, 40, 0.005), noisy(rng, 40, 0.005)
+        y[20:] *= 1.3
+        frames.append(frame({"package.subpackage.benchmarks.LongClassName.time_a_long_method_name": y,
+                             "a.A.time_flat": z}, machine=machine, env=long_env))
+    df = pd.concat(frames, ignore_index=True)
+    rows = [f.to_dict() for f in compare_revisions(df, commit(19), commit(20))]
+    table = comparison_table(rows)
+    lines = table.splitlines()
+    assert max(map(len, lines)) <= 120
+    head = lines[1].split()
+    assert "q" in head and "p" not in head and "machine/env" in head
+    big = [ln for ln in lines if "time_a_long_method_name" in ln]
+    assert len(big) == 2 and all(re.search(r" ms -> 1\.[23]\d ms ", ln) and "regression" in ln for ln in big), big
+    # q shown is the adjusted one, which is at least p
+    for r in rows:
+        assert r["q_value"] >= r["p_value"]
+    one = comparison_table([r for r in rows if r["machine"] == "bare-metal-b"])
+    assert one.splitlines()[0].endswith("machine: bare-metal-b") and "env" in one.splitlines()[1].split()
+    # the CLI prints it; its JSON keeps every field (p as well as q)
+    assert comparison_table([]) == "(no series to show)"
+    capsys.readouterr()
+    main(["compare", "95e88875", "d2b3dd1d", "--results-dir", str(REAL / "results"), "--no-cache"])
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 120 and " q " in out.splitlines()[1] and "µs ->" in out
+    main(["compare", "95e88875", "d2b3dd1d", "--results-dir", str(REAL / "results"), "--no-cache",
+          "--format", "json"])
+    js = json.loads(capsys.readouterr().out)
+    assert {"p_value", "q_value", "ci_low", "ci_high", "value_before", "value_after", "unit",
+            "noise_model", "evidence", "verdict", "machine", "env"} <= set(js[0])

@@ -34,6 +34,9 @@ EXAMPLES: dict[str, tuple[str, Path | None]] = {
     "regressions-django-shift": (
         "torchperf regressions --results-dir ../shared/data/asv-results-django --no-cache --all", DJANGO,
     ),
+    "compare-table": (
+        "torchperf compare 95e88875 d2b3dd1d --results-dir tests/data/asv-real/results --no-cache", None,
+    ),
     "compare-explain": (
         "torchperf compare 95e88875 d2b3dd1d --results-dir tests/data/asv-real/results --no-cache --explain",
         None,

@@ -739,7 +739,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _print_json(rows)
     else:
         shown = rows if args.all else [r for r in rows if r.get("verdict") != "equivalent"]
-        _out(_table(shown, [*_FINDING_COLUMNS, ("verdict", "verdict"), ("evidence", "evidence")]))
+        from torchperf.history.verdicts import comparison_table
+
+        _out(comparison_table(shown))
         _out(f"\n{len(rows)} benchmark series compared; {len(rows) - len(shown)} equivalent not shown"
              " (--all shows them).")
         if args.explain:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ __all__ = [
     "assess_results",
     "benchmark_group",
     "broad_shifts",
+    "comparison_table",
     "context_frame",
     "environment_snapshots",
     "explain_compare",
@@ -1115,6 +1116,22 @@ def verdict_table(verdicts: Sequence[Verdict], *, width: int = 120, biggest: int
                 status,
             ])
     header = ["benchmark", "env" if one_machine else "machine/env", "before -> after", "ratio [95% CI]", "q", "kind", "cause", "status"]
+    line = _fitted(header, rows, width)
+    out = [f"machine: {verdicts[0].machine}"] if one_machine and verdicts else []
+    out += [line(header), line(["-" * len(h) for h in header], rule=True)]
+    for i, r in enumerate(rows):
+        if i in heads:
+            out.extend(heads[i])
+        out.append(line(r))
+    return "\n".join(out)
+
+
+def _fitted(header: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> Callable[..., str]:
+    """A line formatter for ``rows`` under ``header`` in at most ``width`` columns.
+
+    The first two columns (benchmark, environment) share what the others leave;
+    benchmark names keep their end (method and parameters), others their middle.
+    """
     widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
     gap = 2
     fixed = sum(widths[2:]) + gap * (len(widths) - 1) + 2
@@ -1126,16 +1143,66 @@ def verdict_table(verdicts: Sequence[Verdict], *, width: int = 120, biggest: int
     widths[0], widths[1] = w_bench, w_env
     sep = " " * gap
 
-    def line(cells: Sequence[str]) -> str:
-        # benchmark names keep their end (the method and parameters), others their middle
+    def line(cells: Sequence[str], *, rule: bool = False) -> str:
+        if rule:
+            cells = ["-" * w for w in widths]
         parts = [_elide(c, w, head=0 if i == 0 else None).ljust(w)
                  for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
         return ("  " + sep.join(parts)).rstrip()
 
-    out = [f"machine: {verdicts[0].machine}"] if one_machine and verdicts else []
-    out += [line(header), line(["-" * w for w in widths])]
-    for i, r in enumerate(rows):
-        if i in heads:
-            out.extend(heads[i])
-        out.append(line(r))
+    return line
+
+
+def comparison_table(rows: Sequence[Mapping[str, Any]], *, width: int = 120) -> str:
+    """Plain-text table of ``torchperf compare A B`` (``compare_revisions`` rows), at most ``width`` wide.
+
+    Laid out like :func:`verdict_table`: a first line names the two commits (and the
+    machine when there is one), then one row per series: benchmark
+    (``Class.method(params)``; the full name is in the JSON), environment
+    (machine/environment when several machines are shown), value before -> after
+    with units, ratio with its confidence interval, q (the Benjamini-Hochberg
+    adjusted p-value the verdict is decided on; p is in the JSON), the verdict
+    and the evidence the noise came from.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        ``Finding.to_dict()`` of :func:`torchperf.history.compare_revisions`.
+    width : int, default 120
+        Maximum line width; benchmark and environment names are shortened.
+
+    Returns
+    -------
+    str
+
+    """
+    from torchperf.history.loader import entry_name
+
+    if not rows:
+        return "(no series to show)"
+    machines = {str(r.get("machine")) for r in rows}
+    one_machine = len(machines) == 1
+    level = rows[0].get("confidence_level")
+    pct = f"{100 * level:g}%" if isinstance(level, (int, float)) else "95%"
+    body: list[list[str]] = []
+    for r in rows:
+        short = ".".join(str(r.get("benchmark")).split(".")[-2:])
+        name = entry_name(short, [str(p) for p in r.get("params") or ()])
+        ratio, lo, hi = (r.get(k) for k in ("ratio", "ci_low", "ci_high"))
+        ok = [isinstance(x, (int, float)) and math.isfinite(x) for x in (ratio, lo, hi)]
+        ci = f"{ratio:.3f} [{lo:.3f}, {hi:.3f}]" if all(ok) else (f"{ratio:.3f}" if ok[0] else "-")
+        unit = r.get("unit")
+        body.append([
+            name, str(r.get("env")) if one_machine else f"{r.get('machine')}/{r.get('env')}",
+            f"{_value(r.get('value_before', r.get('before')), unit)} -> "
+            f"{_value(r.get('value_after', r.get('after')), unit)}",
+            ci, _q(r.get("q_value", r.get("q"))), str(r.get("verdict") or "-"), str(r.get("evidence") or "-"),
+        ])
+    header = ["benchmark", "env" if one_machine else "machine/env", "before -> after", f"ratio [{pct} CI]", "q",
+              "verdict", "evidence"]
+    line = _fitted(header, body, width)
+    a, b = str(rows[0].get("commit_before"))[:8], str(rows[0].get("commit_after"))[:8]
+    out = [f"{a}..{b}" + (f"  machine: {next(iter(machines))}" if one_machine else "")]
+    out += [line(header), line(header, rule=True)]
+    out += [line(c) for c in body]
     return "\n".join(out)
