@@ -433,3 +433,66 @@ def test_dollar_in_model_name_is_not_mathtext(tmp_path):
     assert "\\$\\notacommand{\\$" in texts
     (png,) = save_figure(fig, tmp_path / "f", formats=("png",))
     assert png.stat().st_size > 1000
+
+
+def test_regressions_page_shows_status_and_cause_open_code_regressions_first(tmp_path):
+    """regressions.html uses history.verdicts: open code regressions in the first table (as
+    `torchperf regressions`), fixed ones (with the fixing commit), improvements,
+    environment-caused changes and broad shifts in a collapsed section (as `--all`)."""
+    import numpy as np
+    import pandas as pd
+
+    from torchperf.history.verdicts import assess_history, select_verdicts
+    from torchperf.site.pages import build_pages
+
+    def commit(i: int) -> str:
+        return f"{i:02x}" + "c0ffee" * 6 + "ab"
+
+    def frame(series, *, env="e", **extra):
+        return pd.DataFrame([
+            {"machine": "m", "env_name": env, "benchmark": name, "params": (), "param_str": "",
+             "commit": commit(i), "revision": i, "value": float(v),
+             "date": pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(days=i), "lower_is_better": True,
+             "unit": "seconds", "env_params": (("cpu", "x"),), **{k: f(i) for k, f in extra.items()}}
+            for name, vals in series.items() for i, v in enumerate(vals)])
+
+    rng = np.random.default_rng(5)
+
+    def noisy():
+        return 1e-3 * np.exp(rng.normal(0, 0.01, 60))
+
+    step, bump, imp, env = noisy(), noisy(), noisy(), noisy()
+    step[40:] *= 1.25      # open code regression at 40
+    bump[20:32] *= 1.3     # regression at 20, fixed at 32
+    imp[25:] /= 1.3        # improvement
+    env[30:] *= 1.3        # NumPy changed at 30 in environment e2
+    broad = {f"g{j}.G{j}.time_x": noisy() for j in range(5)}
+    for y in broad.values():
+        y[50:] *= 1.2      # five unrelated groups move together at 50
+    df = pd.concat([
+        frame({"a.A.time_step": step, "b.B.time_bump": bump, "c.C.time_imp": imp, **broad}),
+        frame({"d.D.time_env": env}, env="e2", numpy_version=lambda i: "1.26" if i < 30 else "2.1"),
+    ], ignore_index=True)
+    verdicts = assess_history(df)
+    assert {(v.benchmark, v.status, v.cause) for v in select_verdicts(verdicts)} == {("a.A.time_step", "open", "code")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_pages(df, tmp_path)
+    text = (tmp_path / "regressions.html").read_text()
+    first, rest = text.split("<details>", 1)
+    first = first[first.index("<h2>Open code regressions (1)</h2>"):]
+    rows = re.findall(r"<tr class=[^>]*>.*?</tr>", first, re.S)
+    assert len(rows) == 1 and "a.A.time_step" in rows[0] and "b-open" in rows[0] and "b-code" in rows[0]
+    assert "&rarr; 1.2" in rows[0] and ">q<" in first and ">p<" not in first
+    details = rest[:rest.index("</details>")]
+    others = {re.search(r"<code>([^<]+)</code>", r).group(1): r
+              for r in re.findall(r"<tr class=[^>]*>.*?</tr>", details, re.S) if "b-regression" in r}
+    fixed = others["b.B.time_bump"]
+    assert 'class="fixed"' in fixed and "b-fixed" in fixed and f'title="{commit(32)}"' in fixed
+    assert "b-environment" in others["d.D.time_env"] and "numpy_version: 1.26 &rarr; 2.1" in others["d.D.time_env"]
+    assert all("b-broad-shift" in others[b] and "benchmark groups moved" in others[b] for b in broad)
+    assert "c.C.time_imp" in details and "b-improvement" in details
+    summary = re.search(r"<summary>([^<]+)</summary>", rest).group(1)
+    assert "1 fixed regression" in summary and "1 environment-caused" in summary and "5 broad shifts" in summary
+    hub = (tmp_path / "index.html").read_text()
+    assert "(1 open)" in hub

@@ -4,9 +4,12 @@
 :func:`publish` adds, under ``<html_dir>/torchperf/``:
 
 * ``index.html`` -- the hub: what the history holds and links to everything below;
-* ``regressions.html`` -- change points of every series (last good / first bad
-  commit, ratio with CI, p and q-values, code vs environment cause) and the
-  comparison of the two latest revisions;
+* ``regressions.html`` -- the verdicts of :func:`torchperf.history.verdicts.assess_history`
+  (last good / first bad commit, before -> after, ratio with CI, q-value, kind,
+  status ``open`` / ``fixed`` with the fixing commit, cause ``code`` /
+  ``environment`` / ``broad-shift``): open code regressions first, as
+  ``torchperf regressions`` lists them, everything else in a collapsed section
+  (as ``--all``); then the comparison of the two latest revisions;
 * ``pareto-<commit>.html`` -- per revision, the zoo variants' Pareto plots
   (latency vs error rate, latency vs peak memory, with confidence intervals),
   one pair per machine x environment, and the values in a table;
@@ -90,6 +93,9 @@ tr.environment td{background:#fff6dc}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;border:1px solid #999}
 .b-regression{background:#f8d0d0;border-color:#c0392b}.b-improvement{background:#cdeed5;border-color:#27ae60}
 .b-environment{background:#ffe9a8;border-color:#b7950b}.b-code{background:#e3e9f6;border-color:#2c3e50}
+.b-broad-shift{background:#f0e0f7;border-color:#7d3c98}.b-open{background:#f8d0d0;border-color:#c0392b}
+.b-fixed,.b-reverted{background:#e8e8e8;border-color:#777}.b-kept{background:#cdeed5;border-color:#27ae60}
+tr.broad-shift td{background:#f7effa}tr.fixed td,tr.reverted td{background:#f6f6f6}
 .note{color:#555;font-size:13px}
 code{background:#f4f4f4;padding:0 3px;word-break:break-all}
 figure{display:inline-block;margin:.5em 1em 1em 0;vertical-align:top}
@@ -706,32 +712,59 @@ def _levels(before: Any, after: Any, unit: Any) -> str:
     return f"{_e(_fmt_value(before, unit))} &rarr; {_e(_fmt_value(after, unit))}"
 
 
-def _change_point_rows(cps: Sequence[Any], meta: Mapping[str, Any], dates: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+def _cause_cell(v: Any) -> str:
+    cause = str(v.cause)
+    why = ""
+    if v.env_change:
+        why = "<br>" + "; ".join(
+            f"{_e(k)}: {_e(x[0])} &rarr; {_e(x[1])}" for k, x in sorted(v.env_change.items())
+        )
+    elif v.broad_shift:
+        b = v.broad_shift
+        why = (f'<br><span class="note">{_e(b.get("groups"))} of {_e(b.get("groups_measured"))} benchmark '
+               f'groups moved at this commit (p = {_e(_fmt_p(b.get("p_value")))}); machine or '
+               "environment suspected</span>")
+    return f'<span class="badge b-{_e(cause)}">{_e(cause)}</span>{why}'
+
+
+def _status_cell(v: Any, dates: Mapping[str, Any]) -> str:
+    status = str(v.status)
+    cell = f'<span class="badge b-{_e(status)}">{_e(status)}</span>'
+    if v.fixed_by:
+        ratio = f", ratio {_e(_fmt_ratio(v.fix_ratio))}" if _finite(v.fix_ratio) else ""
+        cell += f"<br>by {_commit_cell(v.fixed_by, dates.get(v.fixed_by), inline=True)}{ratio}"
+    return cell
+
+
+def _verdict_rows(verdicts: Sequence[Any], meta: Mapping[str, Any], dates: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """Table rows of :class:`torchperf.history.verdicts.Verdict` s (status and cause included)."""
     rows = []
-    for c in cps:
-        bench, ptxt = _series_label(c, meta)
-        cause = str(c.cause)
-        why = ""
-        if c.env_change:
-            why = "<br>" + "; ".join(
-                f"{_e(k)}: {_e(v[0])} &rarr; {_e(v[1])}" for k, v in sorted(c.env_change.items())
-            )
+    for v in verdicts:
+        bench, ptxt = _series_label(v, meta)
+        cause = str(v.cause)
+        if v.status in ("fixed", "reverted"):
+            cls = str(v.status)
+        elif cause in ("environment", "broad-shift"):
+            cls = cause
+        else:
+            cls = str(v.direction)
         rows.append(
             (
-                "environment" if cause == "environment" else str(c.direction),
+                cls,
                 [
                     f"<code>{_e(bench)}</code>",
                     _e(ptxt),
-                    f"{_e(c.machine)}<br><span class=\"note\">{_e(c.env)}</span>",
-                    _commit_cell(c.commit_before, dates.get(c.commit_before)),
-                    _commit_cell(c.commit_after, dates.get(c.commit_after)),
-                    _levels(c.value_before, c.value_after, c.unit),
-                    _e(_fmt_ratio(c.ratio)),
-                    _e(_fmt_ci(c.ci_low, c.ci_high)),
-                    _e(_fmt_p(c.p_value)),
-                    _e(_fmt_p(c.q_value)),
-                    f'<span class="badge b-{_e(c.direction)}">{_e(c.direction)}</span>',
-                    f'<span class="badge b-{_e(cause)}">{_e(cause)}</span>{why}',
+                    f"{_e(v.machine)}<br><span class=\"note\">{_e(v.env)}</span>",
+                    _commit_cell(v.commit_before, dates.get(v.commit_before)),
+                    _commit_cell(v.commit_after, dates.get(v.commit_after)),
+                    _levels(v.value_before, v.value_after, v.unit),
+                    _e(_fmt_ratio(v.ratio)),
+                    _e(_fmt_ci(v.ci_low, v.ci_high)),
+                    _e(_fmt_p(v.q_value)),
+                    _e("change point" if v.kind == "change-point" else "pairwise"),
+                    f'<span class="badge b-{_e(v.direction)}">{_e(v.direction)}</span>',
+                    _status_cell(v, dates),
+                    _cause_cell(v),
                 ],
             )
         )
@@ -739,8 +772,8 @@ def _change_point_rows(cps: Sequence[Any], meta: Mapping[str, Any], dates: Mappi
 
 
 _CP_HEADERS = (
-    "benchmark", "parameters", "machine / environment", "last good", "first bad", "level",
-    "ratio", "CI", "p", "q", "direction", "cause",
+    "benchmark", "parameters", "machine / environment", "last good", "first bad", "before → after",
+    "ratio", "CI", "q", "kind", "direction", "status", "cause",
 )
 
 
@@ -797,35 +830,57 @@ def _findings_table(findings: Sequence[Any], meta: Mapping[str, Any], *, env_pai
 
 
 def _regressions_page(site: _Site, df: pd.DataFrame, meta: Mapping[str, Any], fdr: float) -> dict[str, Any]:
-    from torchperf.history.changepoints import detect_change_points
     from torchperf.history.compare import compare_revisions
+    from torchperf.history.verdicts import assess_history, select_verdicts
 
     dates = _dates(df)
     thresholds = df.attrs.get("regressions_thresholds") or {}
     body = [
         "<p>Change points are level shifts inside one series (benchmark &times; parameters &times; "
-        "machine &times; environment), found on the log scale by binary segmentation with a "
-        "single-commit-outlier guard and a drift-aware local test; p-values are corrected for the "
-        f"positions searched and q-values control the false-discovery rate across all series "
-        f"(FDR {fdr:g}). A change is reported when q &le; {fdr:g} and the ratio exceeds the "
-        "benchmark's noise threshold. <b>cause = environment</b> means NumPy/BLAS/Python facts "
-        "recorded by torchperf changed between the two commits, so it is not counted as a code regression.</p>",
+        "machine &times; environment), found on the log scale by a multiscale scan of windows (short "
+        "levels and steps near either end included) with an outlier guard and a drift-aware local "
+        f"test; q-values control the false-discovery rate across all series (FDR {fdr:g}). A change "
+        f"is reported when q &le; {fdr:g} and the ratio exceeds the benchmark's noise threshold; the "
+        "newest revisions, which a change point cannot reach yet, are compared pairwise. "
+        "<b>status</b>: <i>open</i> while the regression is still there at the newest revision, "
+        "<i>fixed</i> (with the fixing commit) once a later change undid it. <b>cause</b>: "
+        "<i>environment</i> when recorded environment facts (NumPy/BLAS/Python, asv's environment "
+        "and params, environment snapshots) changed at that commit; <i>broad-shift</i> when many "
+        "unrelated benchmark groups moved together (machine or environment suspected); else "
+        "<i>code</i>. As <code>torchperf regressions</code>, the open code regressions come first; "
+        "everything else (<code>--all</code>) is in the collapsed section below them.</p>",
         f'<p class="note">Noise thresholds (asv <code>regressions_thresholds</code>): '
         f"{_e(', '.join(f'{k}: {v:g}' for k, v in thresholds.items()) or 'default 5%')}</p>",
     ]
-    cps = detect_change_points(df, fdr=fdr)
-    cps = sorted(cps, key=lambda c: (-c.revision_after, c.benchmark, c.params, c.env))
-    n_reg = sum(c.direction == "regression" and c.cause == "code" for c in cps)
-    body.append(f"<h2>Change points across the history ({len(cps)}; {n_reg} code regressions)</h2>")
-    if cps:
-        headers = list(_CP_HEADERS)
-        headers[7] = f"{cps[0].confidence_level:.0%} CI"
-        body.append(_table(headers, _change_point_rows(cps, meta, dates), num=(6, 7, 8, 9)))
+    verdicts = assess_history(df, fdr=fdr)
+    shown = select_verdicts(verdicts)
+    ids = {id(v) for v in shown}
+    others = [v for v in verdicts if id(v) not in ids]
+    n_cp = sum(v.kind == "change-point" for v in verdicts)
+    n_reg = sum(v.direction == "regression" and v.cause == "code" for v in verdicts)
+    headers = list(_CP_HEADERS)
+    if verdicts:
+        headers[7] = f"{verdicts[0].confidence_level:.0%} CI"
+    body.append(f"<h2>Open code regressions ({len(shown)})</h2>")
+    if shown:
+        body.append(_table(headers, _verdict_rows(shown, meta, dates), num=(6, 7, 8)))
     else:
+        body.append("<p>No open code regression.</p>")
+    if others:
+        def count(pred: Callable[[Any], bool]) -> int:
+            return sum(1 for v in others if pred(v))
+
+        summary = (f"{len(others)} other changes: {count(lambda v: v.status == 'fixed')} fixed regressions, "
+                   f"{count(lambda v: v.direction == 'improvement')} improvements, "
+                   f"{count(lambda v: v.cause == 'environment')} environment-caused, "
+                   f"{count(lambda v: v.cause == 'broad-shift')} broad shifts")
+        body.append(f"<details><summary>{_e(summary)}</summary>"
+                    f"{_table(headers, _verdict_rows(others, meta, dates), num=(6, 7, 8))}</details>")
+    elif not shown:
         body.append("<p>No significant change point in any series.</p>")
     # latest revision-to-revision comparison
     order = df.drop_duplicates("commit").sort_values("revision")["commit"].tolist()
-    latest: dict[str, Any] = {"change_points": len(cps), "code_regressions": n_reg}
+    latest: dict[str, Any] = {"change_points": n_cp, "code_regressions": n_reg, "open_code_regressions": len(shown)}
     body.append("<h2>Latest revision against the previous one</h2>")
     if len(order) >= 2:
         a, b = order[-2], order[-1]
@@ -1143,7 +1198,7 @@ def build_pages(
         _table(["", ""], [("", [_e(k), _e(v)]) for k, v in facts]),
         "<h2>Pages</h2><ul>",
         f'<li><a href="regressions.html">Regressions and change points</a>: {reg["change_points"]} change '
-        f'points, {reg["code_regressions"]} code regressions'
+        f'points, {reg["code_regressions"]} code regressions ({reg["open_code_regressions"]} open)'
         + (f'; latest revision vs previous: {reg["latest_significant"]} of {reg["latest_findings"]} series changed significantly'
            if "latest_findings" in reg else "")
         + "</li>",
