@@ -531,20 +531,6 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]
     return "\n".join(lines)
 
 
-_FINDING_COLUMNS = [
-    ("benchmark", "benchmark"),
-    ("params", "params"),
-    ("env", "env"),
-    ("commit_before", "before"),
-    ("commit_after", "after"),
-    ("ratio", "ratio"),
-    ("ci_low", "ci_low"),
-    ("ci_high", "ci_high"),
-    ("p_value", "p"),
-    ("direction", "direction"),
-]
-
-
 def _cache_arg(args: argparse.Namespace) -> bool | str:
     """``load_results(cache=...)`` from ``--no-cache`` / ``--cache-dir``."""
     if getattr(args, "no_cache", False):

@@ -870,7 +870,7 @@ def _regressions_page(site: _Site, df: pd.DataFrame, meta: Mapping[str, Any], fd
         def count(pred: Callable[[Any], bool]) -> int:
             return sum(1 for v in others if pred(v))
 
-        summary = (f"{len(others)} other changes: {count(lambda v: v.status == 'fixed')} fixed regressions, "
+        summary = (f"{len(others)} other changes: {count(lambda v: v.status == 'fixed')} fixed regression(s), "
                    f"{count(lambda v: v.direction == 'improvement')} improvements, "
                    f"{count(lambda v: v.cause == 'environment')} environment-caused, "
                    f"{count(lambda v: v.cause == 'broad-shift')} broad shifts")
