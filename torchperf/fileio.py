@@ -100,16 +100,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             # "No space left on device" from write/fsync names no file: name the target
             raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return target
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    _fsync_dir(target.parent)  # make the rename itself durable
     return target
 
 

@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +73,7 @@ __all__ = [
     "detect_change_points",
     "find_regressions",
     "segment_series",
+    "select_regressions",
 ]
 
 SERIES_KEYS = ("machine", "env_name", "benchmark", "param_str")
@@ -1160,9 +1161,32 @@ def find_regressions(
         start = int(df.loc[df["commit"] == commit, "revision"].iloc[0])
     detect_kw["include_insignificant"] = False
     cps = detect_change_points(df, **detect_kw)
+    return select_regressions(cps, start, include_environment=include_environment)
+
+
+def select_regressions(
+    change_points: Sequence[ChangePoint], start: int, *, include_environment: bool = False
+) -> list[ChangePoint]:
+    """The regressions after revision ``start``, newest first (what :func:`regression_report` lists).
+
+    Parameters
+    ----------
+    change_points : sequence of ChangePoint
+        Significant change points (any direction).
+    start : int
+        Only changes whose first bad revision is after this index are kept (-1 keeps all).
+    include_environment : bool, default False
+        Keep changes attributed to the environment as well as those caused by the code.
+
+    Returns
+    -------
+    list of ChangePoint
+        Sorted newest first, then by benchmark, params and environment.
+
+    """
     out = [
         c
-        for c in cps
+        for c in change_points
         if c.direction == "regression"
         and c.revision_after > start
         and (include_environment or c.cause == "code")

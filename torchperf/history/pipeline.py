@@ -508,14 +508,9 @@ def stream_regressions(
         Significant changes in the bad direction, newest first.
 
     """
+    from torchperf.history.changepoints import select_regressions
+
     kw["include_insignificant"] = False
     cps, start = stream_change_points(results_dir, since=since, **kw)
     start = -1 if start is None else start
-    out = [
-        c
-        for c in cps
-        if c.direction == "regression"
-        and c.revision_after > start
-        and (include_environment or c.cause == "code")
-    ]
-    return sorted(out, key=lambda c: (-c.revision_after, c.benchmark, c.params, c.env))
+    return select_regressions(cps, start, include_environment=include_environment)
