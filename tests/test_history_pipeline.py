@@ -98,7 +98,7 @@ def test_cli_regressions_scope_flags_and_log_progress(tmp_path, capsys):
 def test_dask_local_cluster_gives_the_same_findings(tmp_path, many_groups, monkeypatch):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         for root in FIXTURES:
             store = tmp_path / root.parent.name

@@ -567,10 +567,14 @@ def load_results(
     from torchperf.history.store import Scope, load_raw
 
     scope = Scope(bench=bench, machine=machine, env=env)
-    benchmarks = _read_benchmarks(root)
+    with warnings.catch_warnings(record=True) as early:  # said only if there are results
+        warnings.simplefilter("always")
+        benchmarks = _read_benchmarks(root)
     df, files, n_files = load_raw(
         root, cache=cache, scope=scope, benchmarks=benchmarks, progress=progress
     )
+    for w in early if n_files else ():
+        warnings.warn(w.message, w.category, stacklevel=2)
     if n_files == 0:
         if not scope.empty:
             raise ResultsFileError(
