@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # pure definitions and pure functions: no measurement, no run, no report
     ("foundations", (
         "torchperf.metrics", "torchperf.stats", "torchperf.fileio", "torchperf.models",
-        "torchperf.sequential", "torchperf.memory", "torchperf.text",
+        "torchperf.sequential", "torchperf.memory", "torchperf.text", "torchperf._tables",
     )),
     # containers of measurements, the clocks, the machine, the models measured
     ("measurement", (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import math
 import os
 import re
@@ -259,9 +258,39 @@ def _results_dir(arg: str | None) -> Path:
 
 
 def _print_json(obj: Any) -> None:
-    from torchperf.fileio import to_jsonable
+    from torchperf._tables import rows_json
 
-    _out(json.dumps(to_jsonable(obj), indent=2, allow_nan=False))
+    _out(rows_json(obj))
+
+
+def _emit(
+    fmt: str, rows: Sequence[Mapping[str, Any]], table: Callable[[], None], doc: Any = None
+) -> None:
+    """Print a command's table, the one way every command does it (``--format``).
+
+    ``table``: ``table()`` prints the command's own layout. ``json``: ``doc`` (the
+    command's JSON document) or else ``rows``. ``csv``: ``rows``, one line each
+    (:func:`torchperf._tables.rows_csv`), so a CSV read back has the JSON's rows.
+    """
+    if fmt == "json":
+        _print_json(rows if doc is None else doc)
+    elif fmt == "csv":
+        from torchperf._tables import rows_csv
+
+        sys.stdout.write(escape_text(rows_csv(rows), keep="\n\t"))
+        sys.stdout.flush()
+    else:
+        table()
+
+
+def _add_format(p: argparse.ArgumentParser, *, csv: bool = True, what: str = "") -> None:
+    """``--format table|json[|csv]`` of a command."""
+    choices = ("table", "json", "csv") if csv else ("table", "json")
+    p.add_argument(
+        "--format", choices=choices, default="table",
+        help="table (default), json" + (" or csv (one line per table row)" if csv else "")
+        + (f"; {what}" if what else ""),
+    )
 
 
 # --------------------------------------------------------------------------- commands
@@ -432,15 +461,20 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         close()
     run = suite.to_run()
     _flush_warnings()  # aggregated, before the summary: the summary is what a reader sees last
-    if args.format == "json":
-        _print_json(_run_document(run, {
-            k: _shown(p, out_dir, args.output_absolute) for k, p in suite.report_files.items()
-        }))  # fmt: skip
-    else:
+
+    def table() -> None:
         _out(_cli_advice(summary_table(run)))
         _out("")
         for kind, path in sorted(suite.report_files.items()):
             _out(f"{kind:>10}: {_shown(path, out_dir, args.output_absolute)}")
+
+    if args.format == "table":
+        table()
+    else:
+        doc = _run_document(run, {
+            k: _shown(p, out_dir, args.output_absolute) for k, p in suite.report_files.items()
+        })  # fmt: skip
+        _emit(args.format, doc["results"], table, doc)
     if interrupted:
         done = sum(len(v) for v in suite.results.values())
         _err(
@@ -495,8 +529,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     with directory_lock(out, purpose="torchperf report"):
         files = render_run(run, out)
-    if args.format == "json":
-        _print_json(_run_document(run, files))
+    if args.format != "table":
+        doc = _run_document(run, files)
+        _emit(args.format, doc["results"], lambda: None, doc)
         return EXIT_OK
     _out(_cli_advice(summary_table(run)))
     for kind, path in sorted(files.items()):
@@ -556,9 +591,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
     if args.action == "path":
         if args.all:
-            _out(str(cache_root()))
+            path = cache_root()
         else:
-            _out(str(args.cache_dir or default_store_dir(_results_dir(args.results_dir))))
+            path = args.cache_dir or default_store_dir(_results_dir(args.results_dir))
+        if args.format == "json":
+            _print_json({"path": str(path)})
+        else:
+            _out(str(path))
         return EXIT_OK
     if args.all:
         removed = clear_cache()
@@ -566,6 +605,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
         removed = clear_cache(cache_dir=args.cache_dir)
     else:
         removed = clear_cache(_results_dir(args.results_dir))
+    if args.format == "json":
+        _print_json({"removed": [str(p) for p in removed]})
+        return EXIT_OK
     for path in removed:
         _out(f"removed {path}")
     if not removed:
@@ -692,9 +734,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         rows = _order_rows(rows, args.sort)
         if args.only_changed:
             rows = [r for r in rows if r.get("verdict") in ("regression", "improvement")]
-        if args.format == "json":
-            _print_json(rows)
-        else:
+        def table() -> None:
             for title, part in _split_rows(rows, args.split):
                 if title:
                     _out(f"\n{title}:")
@@ -702,6 +742,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      "(none)")  # fmt: skip
             if args.only_changed and not rows:
                 _out("No significant change (--only-changed hides the rest).")
+
+        _emit(args.format, rows, table)
         found = any(r.get("direction") == "regression" and r.get("significant") for r in rows)
         return EXIT_FOUND if found else EXIT_OK
 
@@ -721,8 +763,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for r in rows:
             r["explanation"] = explained.get(
                 (r["machine"], r["env"], r["benchmark"], tuple(r.get("params") or ())))
-    if args.format == "json":
-        _print_json(rows)
+    if args.format != "table":
+        _emit(args.format, rows, lambda: None)
     else:
         shown = rows if args.all else [r for r in rows if r.get("verdict") != "equivalent"]
         from torchperf.history.verdicts import comparison_table
@@ -814,8 +856,8 @@ def cmd_regressions(args: argparse.Namespace) -> int:
                                min_effect=args.min_effect)
     shown = in_range if args.all else select_verdicts(in_range)
     open_code = select_verdicts(in_range)
-    if args.format == "json":
-        _print_json([v.to_dict() for v in shown])
+    if args.format != "table":
+        _emit(args.format, [v.to_dict() for v in shown], lambda: None)
         return EXIT_FOUND if open_code else EXIT_OK
     if shown:
         _out(verdict_table(shown))
@@ -891,7 +933,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     run = load_run(args.results)
     board = olympics(run["results"], latency_budget_s=args.latency_budget)
     families = run["protocol"].get("baselines")
-    if args.format == "json":
+    if args.format != "table":
         import dataclasses
 
         from torchperf.suite import compare_to_baseline
@@ -905,7 +947,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 c for c in compare_to_baseline(run["results"], "", baselines=fam)
                 if fam.get(c["model"]) != c["model"]
             ]  # fmt: skip
-        _print_json(doc)
+        # CSV: one table, the events' rows (table "olympics") then the family comparisons
+        flat = [{"table": "olympics", "event": ev, **row} for ev, rows in doc["events"].items() for row in rows]
+        flat += [{"table": "family", **c} for c in doc.get("family_comparisons", [])]
+        _emit(args.format, flat, lambda: None, doc)
         return EXIT_OK
     _out(format_leaderboard(board))
     if isinstance(families, Mapping) and families:
@@ -927,8 +972,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     env = collect_environment(include_git=False)
     checks = noise_checks()
-    if args.format == "json":
-        _print_json({"environment": env, "checks": [c.to_dict() for c in checks]})
+    if args.format != "table":
+        rows = [c.to_dict() for c in checks]
+        _emit(args.format, rows, lambda: None, {"environment": env, "checks": rows})
         return EXIT_OK
     cpu = env.get("cpu", {})
     _out(f"torchperf {__version__} doctor")
@@ -951,8 +997,8 @@ def cmd_asv_check(args: argparse.Namespace) -> int:
     from torchperf.asvbench.check import asv_check
 
     report = asv_check(conf_dir=args.conf_dir)
-    if args.format == "json":
-        _print_json(report)
+    if args.format != "table":
+        _emit(args.format, report["types"], lambda: None, report)
         return EXIT_OK if report["ok"] else EXIT_USAGE
     _out("benchmark types asv will see:")
     for t in report["types"]:
@@ -1129,21 +1175,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-limit-mb", type=_positive_int("--memory-limit-mb", 16, 2**40 // 2**20),
         metavar="MB", help="address-space limit of the worker processes (POSIX)",
     )
-    r.add_argument("--format", choices=("table", "json"), default="table",
-                   help="json: results, comparisons and file paths as one JSON document")
+    _add_format(r, what="json: results, comparisons and file paths as one JSON document; csv: "
+                "the results, one line per model and metric")
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="re-render reports from a saved results.json")
     rp.add_argument("results", metavar="RESULTS.json")
     rp.add_argument("--output", "-o")
-    rp.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(rp, what="as for run")
     rp.set_defaults(func=cmd_report)
 
     c = sub.add_parser("compare", help="compare two saved runs or two asv revisions")
     c.add_argument("a", metavar="A")
     c.add_argument("b", metavar="B")
     c.add_argument("--results-dir")
-    c.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(c, what="json and csv: every comparison, with all its fields")
     c.add_argument("--confidence-level", type=_probability("--confidence-level"), default=0.95)
     c.add_argument("--fdr", type=_probability("--fdr"), default=0.05)
     c.add_argument("--all", action="store_true", help="also list equivalent benchmarks")
@@ -1176,7 +1222,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", metavar="REV",
         help="only regressions after REV; history from 100 revisions before REV is read",
     )
-    g.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(g)
     g.add_argument(
         "--all", action="store_true",
         help="also list fixed regressions, improvements, environment-caused changes and broad shifts",
@@ -1204,6 +1250,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--results-dir")
     ca.add_argument("--cache-dir", metavar="DIR", help="this cache directory")
     ca.add_argument("--all", action="store_true", help="every cached results directory")
+    _add_format(ca, csv=False, what="json: {\"path\": ...} or {\"removed\": [...]}")
     ca.set_defaults(func=cmd_cache)
 
     pa = sub.add_parser("pareto", help="Pareto plot of one revision of an asv history")
@@ -1211,7 +1258,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--revision", required=True, metavar="REV")
     pa.add_argument("--output", "-o", metavar="FILE")
     _add_cache_args(pa)
-    pa.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(pa, csv=False)
     pa.set_defaults(func=cmd_pareto)
 
     pu = sub.add_parser("publish", help="add torchperf pages to an `asv publish` site")
@@ -1223,16 +1270,16 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("leaderboard", help="the Olympics events of a saved run")
     lb.add_argument("results", metavar="RESULTS.json")
     lb.add_argument("--latency-budget", type=_nonneg_float("--latency-budget"), metavar="SECONDS")
-    lb.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(lb, what="csv: the events' rows, then the family comparisons (column table)")
     lb.set_defaults(func=cmd_leaderboard)
 
     d = sub.add_parser("doctor", help="is this machine fit to benchmark on")
-    d.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(d, what="csv: the checks")
     d.set_defaults(func=cmd_doctor)
 
     a = sub.add_parser("asv-check", help="which torchperf benchmark types asv will see")
     a.add_argument("--conf-dir", default=".", help="directory holding asv.conf.json")
-    a.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(a, what="csv: the benchmark types")
     a.set_defaults(func=cmd_asv_check)
 
     ab = sub.add_parser(
@@ -1262,7 +1309,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--seed", type=_positive_int("--seed", 0, 2**31), default=None)
     ab.add_argument("--timeout", type=_positive_float("--timeout"), default=120.0, metavar="SECONDS",
                     help="kill a worker that does not answer within SECONDS")
-    ab.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(ab, csv=False, what="json: adds the pairs, blocks, seconds and every pair's ratio")
     ab.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     ab.set_defaults(func=cmd_ab)
 

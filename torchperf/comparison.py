@@ -47,6 +47,7 @@ from torchperf.metrics import Direction
 
 if TYPE_CHECKING:  # pragma: no cover
     from torchperf.result import BenchmarkResult
+    from torchperf.runfile import Run
 
 __all__ = [
     "Finding",
@@ -921,7 +922,7 @@ def run_correction(correction: str) -> str:
 
 
 def compare_to_baseline(
-    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    results: Mapping[str, Mapping[str, BenchmarkResult]] | Run,
     baseline: str,
     *,
     correction: str = "bh",
@@ -941,8 +942,9 @@ def compare_to_baseline(
 
     Parameters
     ----------
-    results : Mapping
-        ``{metric: {model: BenchmarkResult}}``.
+    results : Mapping or Run
+        ``{metric: {model: BenchmarkResult}}``, or a whole run (what
+        :func:`~torchperf.load_run` returns: its results, in its model order).
     baseline : str
         Name of the reference model.
     correction : {"bh", "holm"}
@@ -984,7 +986,7 @@ def compare_to_baseline(
 
 
 def baseline_findings(
-    results: Mapping[str, Mapping[str, BenchmarkResult]],
+    results: Mapping[str, Mapping[str, BenchmarkResult]] | Run,
     baseline: str,
     *,
     correction: str = "bh",
@@ -1001,6 +1003,11 @@ def baseline_findings(
         For a bad ``correction``, ``confidence_level`` or ``threshold``.
 
     """
+    from torchperf.runfile import Run
+
+    if isinstance(results, Run):  # load_run(p) composes
+        models = list(results.models) if models is None else models
+        results = results.results
     confidence_level = _check_level(confidence_level)
     if (
         isinstance(threshold, bool)

@@ -35,10 +35,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchperf.errors import InvalidParameterError
 from torchperf.pareto import Estimate, estimate, pareto_front, significantly_better
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torchperf.runfile import Run
 
 __all__ = [
     "DEFAULT_BUDGET_FACTOR",
@@ -282,7 +285,7 @@ def _all_around(
 
 
 def olympics(
-    results: Mapping[str, Mapping[str, Any]],
+    results: Mapping[str, Mapping[str, Any]] | Run,
     *,
     latency_budget_s: float | None = None,
     statistic: str = "median",
@@ -295,9 +298,10 @@ def olympics(
 
     Parameters
     ----------
-    results : dict
+    results : dict or Run
         ``{metric: {model: BenchmarkResult}}`` as returned by
-        ``BenchmarkSuite.run_full_benchmark()``.
+        ``BenchmarkSuite.run_full_benchmark()``, or a whole run (what
+        :func:`~torchperf.load_run` returns; its results are ranked).
     latency_budget_s : float, optional
         Latency budget of the Accuracy Contest in seconds (compared with each
         model's point estimate). Default: ``DEFAULT_BUDGET_FACTOR`` (2) times
@@ -330,6 +334,10 @@ def olympics(
         If ``results`` is not a results container or a parameter is invalid.
 
     """
+    from torchperf.runfile import Run
+
+    if isinstance(results, Run):  # olympics(load_run(p)) composes
+        results = results.results
     if not isinstance(results, Mapping) or not all(isinstance(v, Mapping) for v in results.values()):
         raise InvalidParameterError(
             "`results` must be a results container {metric: {model: BenchmarkResult}}; "

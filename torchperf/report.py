@@ -56,6 +56,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from torchperf._tables import csv_cell
 from torchperf.comparison import Finding, baseline_findings
 from torchperf.comparison import compare_runs as compare_runs
 from torchperf.environment import environment_facts
@@ -1205,17 +1206,6 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
 
 # --------------------------------------------------------------------------- CSV
 
-_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(v: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV injection); no finite value -> empty cell."""
-    if isinstance(v, str) and v.startswith(_CSV_FORMULA):
-        return "'" + v
-    if isinstance(v, float) and not math.isfinite(v):
-        return ""
-    return v
-
 
 def csv_text(run: Mapping[str, Any] | str | Path) -> str:
     """Return the run as CSV: one row per model x metric (see :func:`torchperf.suite.results_frame`).
@@ -1234,7 +1224,7 @@ def csv_text(run: Mapping[str, Any] | str | Path) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(list(frame.columns))
     for row in frame.itertuples(index=False):
-        writer.writerow([_csv_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
 
 

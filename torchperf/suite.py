@@ -145,7 +145,7 @@ def run_to_jsonable(run: Mapping[str, Any]) -> dict[str, Any]:
 
 def save_run(
     path: str | Path,
-    results: Mapping[str, Mapping[str, Any]],
+    results: Mapping[str, Mapping[str, Any]] | Run,
     *,
     environment: Mapping[str, Any] | None = None,
     protocol: Mapping[str, Any] | None = None,
@@ -153,8 +153,8 @@ def save_run(
     failures: Mapping[str, Any] | None = None,
     not_applicable: Mapping[str, Mapping[str, str]] | None = None,
     warnings_: Sequence[Mapping[str, Any]] = (),
-    complete: bool = True,
-    interrupted: bool = False,
+    complete: bool | None = None,
+    interrupted: bool | None = None,
     created: str | None = None,
 ) -> Path:
     """Write a run file (schema ``torchperf.run``, the current version) atomically.
@@ -163,8 +163,11 @@ def save_run(
     ----------
     path : str or Path
         Destination, usually ``output_dir / "results.json"``.
-    results : Mapping
-        ``{metric: {model: BenchmarkResult}}`` (or their ``to_dict()``).
+    results : Mapping or Run
+        ``{metric: {model: BenchmarkResult}}`` (or their ``to_dict()``), or a whole
+        :class:`~torchperf.Run` (what :func:`load_run` returns), whose environment,
+        protocol, models, failures, warnings and flags are kept unless given here,
+        so ``save_run(path, load_run(p))`` composes.
     environment, protocol : Mapping, optional
         Provenance stored with the results.
     models : sequence of str, optional
@@ -176,10 +179,11 @@ def save_run(
         not apply (accuracy of a generation model); neither failures nor zeros.
     warnings_ : sequence of Mapping
         Warnings raised while measuring.
-    complete : bool
-        ``False`` while a run is still in progress or was interrupted.
-    interrupted : bool
-        ``True`` when the run stopped early.
+    complete : bool, optional
+        ``False`` while a run is still in progress or was interrupted (default
+        ``True``, or the flag of a given ``Run``).
+    interrupted : bool, optional
+        ``True`` when the run stopped early (default ``False``, or the ``Run``'s flag).
     created : str, optional
         ISO timestamp of the start of the run (default: now).
 
@@ -189,9 +193,23 @@ def save_run(
         The written file.
 
     """
+    if isinstance(results, Run):
+        src = results
+        results = src.results
+        environment = src.environment if environment is None else environment
+        protocol = src.protocol if protocol is None else protocol
+        models = src.models if models is None else models
+        failures = src.failures if failures is None else failures
+        not_applicable = src.not_applicable if not_applicable is None else not_applicable
+        warnings_ = warnings_ or src.warnings
+        complete = src.flags.complete if complete is None else complete
+        interrupted = src.flags.interrupted if interrupted is None else interrupted
+        created = created or src.created or None
     run = build_run(
         results, environment=environment, protocol=protocol, models=models, failures=failures,
-        not_applicable=not_applicable, warnings_=warnings_, complete=complete, interrupted=interrupted,
+        not_applicable=not_applicable, warnings_=warnings_,
+        complete=True if complete is None else complete,
+        interrupted=False if interrupted is None else interrupted,
         created=created, source=str(path),
     )
     return run.save(path)
