@@ -1343,8 +1343,9 @@ class Benchmark:
                 str(b): {
                     "median_samples_per_s": r.median,
                     "mean_samples_per_s": r.mean,
-                    "ci_lower": r.ci_lower,
-                    "ci_upper": r.ci_upper,
+                    # never below zero for a rate (BenchmarkResult.bounded_mean_ci)
+                    "ci_lower": r.bounded_mean_ci()[0],
+                    "ci_upper": r.bounded_mean_ci()[1],
                     "n": r.count,
                     "number": r.metadata.get("number"),
                 }
@@ -1713,7 +1714,8 @@ class Benchmark:
             for accuracy). Keys: ``rank``, ``model``, ``is_baseline``, ``baseline``,
             ``metric``, ``unit``, ``lower_is_better``, ``center`` (the compared
             statistic), ``statistic``, ``mean``, ``std``, ``median``, ``ci_low`` /
-            ``ci_high`` (CI of the mean), ``n``, ``ratio`` (candidate / baseline),
+            ``ci_high`` (CI of the mean, never below zero for a quantity that cannot be
+            negative: :meth:`~torchperf.result.BenchmarkResult.bounded_mean_ci`), ``n``, ``ratio`` (candidate / baseline),
             ``ratio_ci_low`` / ``ratio_ci_high``, ``percent_change`` with
             ``percent_ci_low`` / ``percent_ci_high``, ``p_value``, ``p_value_adjusted``
             (``correction`` over the candidates, Holm by default), ``method``, ``verdict`` (``"baseline"``,
@@ -1812,6 +1814,7 @@ class Benchmark:
             center = float(r.metadata.get("accuracy", r.mean)) if metric == "accuracy" else (
                 float(r.median)
             )
+            mean_ci = r.bounded_mean_ci()
             row: dict[str, Any] = {
                 "rank": 0,
                 "model": name,
@@ -1825,8 +1828,8 @@ class Benchmark:
                 "mean": r.mean,
                 "std": r.std,
                 "median": r.median,
-                "ci_low": r.ci_lower,
-                "ci_high": r.ci_upper,
+                "ci_low": mean_ci[0],
+                "ci_high": mean_ci[1],
                 "n": r.count,
                 "ratio": None,
                 "ratio_ci_low": None,

@@ -457,6 +457,52 @@ class BenchmarkResult:
         cl = stats._check_confidence_level(confidence_level)
         return stats._mean_ci(np.asarray(self.values), cl)
 
+    @property
+    def cannot_be_negative(self) -> bool:
+        """Whether the measured quantity cannot be negative (and none of ``values`` is).
+
+        True for torchperf's metrics (latency, throughput, accuracy, memory, size:
+        :data:`torchperf.metrics.METRIC_NAMES`) and for any metric in a unit that cannot
+        be negative (seconds, bytes, samples/s, fractions), when every value is >= 0.
+        """
+        from torchperf.metrics import METRIC_NAMES
+
+        kind = (
+            self.metric_name in METRIC_NAMES
+            or self.unit in _NONNEGATIVE_UNITS
+            or self.unit == "fraction"
+        )
+        return bool(kind and self.min_val >= 0)
+
+    def bounded_mean_ci(self) -> tuple[float, float, str]:
+        """The confidence interval of the mean that torchperf's files write.
+
+        For a quantity that cannot be negative (:attr:`cannot_be_negative`) and at
+        least two values it is :func:`torchperf.stats.nonnegative_mean_ci`: the
+        modified Cox interval on log values (``"log-cox"``) when every value is
+        positive, the Student-t interval cut at 0 (``"student-t-truncated"``) when
+        some are zero, so its lower bound is never negative. Otherwise it is
+        ``(ci_lower, ci_upper, "student-t")``. ``results.json`` (``ci_lower`` /
+        ``ci_upper`` / ``ci_method`` of :meth:`to_dict`), ``results.csv`` and the rows
+        of :meth:`torchperf.Benchmark.compare_models` use it; the attributes
+        ``ci_lower`` / ``ci_upper`` stay the Student-t interval.
+
+        Returns
+        -------
+        tuple
+            ``(low, high, method)`` with ``method`` one of ``"student-t"``,
+            ``"log-cox"`` and ``"student-t-truncated"``.
+
+        """
+        if self.count >= 2 and self.cannot_be_negative:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SmallSampleWarning)
+                lo, hi, method = stats.nonnegative_mean_ci(
+                    self.values, confidence_level=self.confidence_level
+                )
+            return float(lo), float(hi), method
+        return self.ci_lower, self.ci_upper, "student-t"
+
     # -- serialisation --------------------------------------------------------------
     @classmethod
     def from_torch_measurement(
@@ -502,12 +548,19 @@ class BenchmarkResult:
         ``schema_version``. :meth:`from_dict` recomputes the statistics from the
         inputs.
 
+        ``ci_lower`` / ``ci_upper`` are :meth:`bounded_mean_ci`, named by
+        ``ci_method``: for a quantity that cannot be negative (latency, memory,
+        size, ...) the log-scale (Cox) interval, never below zero, where a
+        Student-t interval of a skewed sample would reach below it; else the
+        attributes' Student-t interval.
+
         Returns
         -------
         dict
             The serialised result.
 
         """
+        ci_lo, ci_hi, ci_method = self.bounded_mean_ci()
         return {
             "schema": _SCHEMA,
             "schema_version": SCHEMA_VERSION,
@@ -525,8 +578,9 @@ class BenchmarkResult:
             "min": self.min_val,
             "max": self.max_val,
             "count": self.count,
-            "ci_lower": self.ci_lower,
-            "ci_upper": self.ci_upper,
+            "ci_lower": _finite_or_none(ci_lo),
+            "ci_upper": _finite_or_none(ci_hi),
+            "ci_method": ci_method,
             "cv": _finite_or_none(self.cv),
             "iqr": self.iqr,
             "p50": self.p50,

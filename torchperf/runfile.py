@@ -602,22 +602,6 @@ def _inflate_environment(d: Any, env: Mapping[str, Any], fingerprint: str | None
     return d
 
 
-def _frame_ci(metric: str, r: BenchmarkResult) -> tuple[float, float, str]:
-    """The CI of the mean for the CSV: never below zero for a quantity that cannot be negative."""
-    import warnings
-
-    from torchperf import stats
-    from torchperf.errors import SmallSampleWarning
-    from torchperf.metrics import METRIC_NAMES
-
-    values = r.values
-    if metric in METRIC_NAMES and len(values) >= 2 and min(values) >= 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SmallSampleWarning)
-            return stats.nonnegative_mean_ci(values, confidence_level=r.confidence_level)
-    return r.ci_lower, r.ci_upper, "student-t"
-
-
 def _failure_reason(entry: Any) -> str:
     if isinstance(entry, Mapping):
         return str(entry.get("message") or entry.get("error") or entry.get("cause") or "failed")
@@ -672,7 +656,7 @@ def results_frame(
     for metric, per_model in results.items():
         for model, r in per_model.items():
             med_lo, med_hi = r.median_ci
-            lo, hi, method = _frame_ci(metric, r)
+            lo, hi, method = r.bounded_mean_ci()
             rows.append(
                 {
                     # a lone surrogate cannot be stored as UTF-8: \ud800 (torchperf.text)

@@ -23,6 +23,7 @@ The statistical rules these functions implement (see ``docs/statistics.md``):
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, replace
@@ -358,6 +359,9 @@ def mean_ci(
     return _mean_ci(x, cl)
 
 
+_LOG_FLOAT_MAX = math.log(sys.float_info.max)
+
+
 def nonnegative_mean_ci(
     values: Sequence[float] | np.ndarray, *, confidence_level: float = 0.95
 ) -> tuple[float, float, str]:
@@ -377,6 +381,10 @@ def nonnegative_mean_ci(
     * some values zero: the Student-t interval intersected with ``[0, ∞)``;
       the true mean lies in ``[0, ∞)``, so the intersection keeps the coverage;
     * fewer than two values: the degenerate ``(x, x)`` of :func:`mean_ci`.
+
+    The upper bound is ``inf`` when it exceeds the largest float (a log spread
+    of many orders of magnitude at tiny n): there is no finite bound, and
+    files write it as ``null``.
 
     Parameters
     ----------
@@ -415,7 +423,11 @@ def nonnegative_mean_ci(
         est = float(np.mean(y)) + s2 / 2
         se = math.sqrt(s2 / n + s2 * s2 / (2 * (n - 1)))
         half = _t_ppf(0.5 + cl / 2, n - 1) * se
-        return math.exp(est - half), math.exp(est + half), "log-cox"
+        # a huge log spread at tiny n (e.g. 1 ns and 1 s, n = 2) overflows: no finite upper bound
+        def exp(v: float) -> float:
+            return math.exp(v) if v < _LOG_FLOAT_MAX else math.inf
+
+        return exp(est - half), exp(est + half), "log-cox"
     return (lo, hi, "student-t") if lo >= 0 else (0.0, hi, "student-t-truncated")
 
 
