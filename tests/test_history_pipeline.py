@@ -176,3 +176,43 @@ def test_documented_cluster_command_is_what_the_cli_accepts():
     args = build_parser().parse_args(argv[1:])
     assert (args.command, args.scheduler, args.cache_dir) == (
         "regressions", "tcp://scheduler:8786", "/shared/torchperf-cache/proj")
+
+
+def test_pairwise_check_of_the_newest_revisions_is_cached_by_content(tmp_path, monkeypatch):
+    """assess_results: a warm run reads the pairwise check from the store; a changed file redoes it."""
+    import json
+
+    from torchperf.history import verdicts
+
+    root = tmp_path / "results"
+    shutil.copytree(FIXTURES[0], root)
+    files = sorted((root / "fixture-box").glob("*-existing-*.json"),
+                   key=lambda p: json.loads(p.read_text())["date"])
+
+    def step(factor):  # the newest revision of the Flat benchmarks moves: pairwise findings
+        d = json.loads(files[-1].read_text())
+        for name, row in d["results"].items():
+            if "Flat" in name:
+                row[0] = [v * factor if isinstance(v, float) else v for v in row[0]]
+        files[-1].write_text(json.dumps(d))
+
+    step(1.5)
+    calls = []
+    real = verdicts._tail_frame
+    monkeypatch.setattr(verdicts, "_tail_frame", lambda *a: calls.append(1) or real(*a))
+
+    def run(cache):
+        v, _ = verdicts.assess_results(root, cache=cache)
+        return json.dumps([x.to_dict() for x in v], sort_keys=True, default=str), v
+
+    plain, v = run(False)
+    assert any(x.kind == "pairwise" for x in v)
+    store = tmp_path / "s"
+    assert run(store)[0] == plain and len(calls) == 2
+    warm, v = run(store)
+    assert warm == plain and len(calls) == 2  # nothing changed: nothing compared
+    assert [x.finding.comparison for x in v if x.kind == "pairwise"] == [
+        x.finding.comparison for x in run(False)[1] if x.kind == "pairwise"]
+    step(1.2)  # a file among the newest revisions changed: compared again
+    plain = run(False)[0]
+    assert run(store)[0] == plain and len(calls) == 5

@@ -272,13 +272,26 @@ def _rows_at(df: pd.DataFrame, commit: str) -> dict[tuple[Any, ...], dict[str, A
 
 
 def _sigmas(df: pd.DataFrame) -> dict[tuple[Any, ...], tuple[float, int]]:
+    """Run-to-run noise of every series: :func:`_history_sigma` of its per-revision medians.
+
+    One groupby over (series, revision) for all medians, then one slice per series
+    (not one groupby per series).
+    """
     sub = df
     if "version_current" in sub.columns:
         sub = sub[sub["version_current"].astype(bool)]
+    if sub.empty:
+        return {}
+    med = sub.groupby([*SERIES_KEYS, "revision"], sort=True, dropna=False, observed=True)["value"].median()
+    vals = med.to_numpy(dtype=float)
+    idx = med.index
+    nk = len(SERIES_KEYS)
+    codes = np.stack([np.asarray(idx.codes[i]) for i in range(nk)], axis=1)
+    starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]).any(axis=1)])
+    ends = np.r_[starts[1:], vals.size]
     out = {}
-    for key, g in sub.groupby(list(SERIES_KEYS), sort=False, dropna=False):
-        vals = g.groupby("revision", sort=True)["value"].median().to_numpy(dtype=float)
-        out[key] = _history_sigma(vals)
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        out[tuple(idx[a][:nk])] = _history_sigma(vals[a:b])
     return out
 
 
@@ -348,8 +361,31 @@ def compare_revisions(
     if benchmarks is not None:
         pats = [re.compile(p) for p in benchmarks]
         df = df[df["benchmark"].map(lambda n: any(p.search(n) for p in pats))]
+    return _compare_resolved(
+        df, ca, cb, _sigmas(df), confidence_level=confidence_level, fdr=fdr,
+        thresholds=thresholds, default_threshold=default_threshold,
+        equivalence_margin=equivalence_margin, min_history=min_history,
+    )
+
+
+def _compare_resolved(
+    df: pd.DataFrame,
+    ca: str,
+    cb: str,
+    sigmas: Mapping[tuple[Any, ...], tuple[float, int]],
+    *,
+    confidence_level: float,
+    fdr: float,
+    thresholds: float | Mapping[str, float] | None,
+    default_threshold: float,
+    equivalence_margin: float | None,
+    min_history: int,
+) -> list[Finding]:
+    """:func:`compare_revisions` of two full commit hashes with the series' noise (:func:`_sigmas`) given.
+
+    Several comparisons on one frame (the newest revision pairs) share one ``sigmas``.
+    """
     ra, rb = _rows_at(df, ca), _rows_at(df, cb)
-    sigmas = _sigmas(df)
     raw = []
     for key in sorted(set(ra) & set(rb), key=str):
         a, b = ra[key], rb[key]

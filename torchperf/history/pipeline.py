@@ -349,8 +349,10 @@ def stream_change_points(
     context : dict, optional
         Filled with what :mod:`torchperf.history.verdicts` needs besides the change
         points: ``files`` (one row per results file in scope: ``machine, env_name,
-        python, commit, date, revision``, side-store facts, ``env_params``, ``file``),
-        ``order_info``, ``results_dir``, ``benchmarks`` and ``thresholds``.
+        python, commit, date, revision``, side-store facts, ``env_params``, ``file``, ``hash``),
+        ``order_info``, ``results_dir``, ``benchmarks``, ``thresholds`` and ``store_dir``
+        (the store's directory; None without the store), where later steps may cache
+        their results.
     **detect_kw
         Passed to :func:`torchperf.history.detect_change_points` (``fdr``, ``min_effect``,
         ``include_insignificant``, ...).
@@ -404,9 +406,10 @@ def stream_change_points(
         )
     info, order_info = _file_info(store, scope, revision_order, asv_config)
     if context is not None:
-        extra = store.files(scope).set_index("file_id")[["file", "env_params"]]
+        extra = store.files(scope).set_index("file_id")[["file", "env_params", "hash"]]
         context.update(files=info.join(extra), order_info=order_info, results_dir=str(root),
-                       benchmarks=benchmarks, thresholds=_thresholds_for(root, asv_config))
+                       benchmarks=benchmarks, thresholds=_thresholds_for(root, asv_config),
+                       store_dir=None if memory is not None else store.dir)
     start = None
     if since is not None:
         probe = info[["commit", "revision"]].copy()

@@ -1022,7 +1022,9 @@ class HistoryStore:
         """One row per results file in scope that holds values.
 
         Columns ``file_id, file, machine_dir, machine, env_name, python, env_params,
-        commit, date`` (raw, as in the JSON) and one ``env_<param>`` per matrix parameter.
+        commit, date`` (raw, as in the JSON), ``env`` (``env_<param>`` per matrix
+        parameter) and ``hash`` (the file's content hash; empty when parsed without the
+        store).
         """
         import pandas as pd
 
@@ -1046,12 +1048,13 @@ class HistoryStore:
                     "commit": e.commit,
                     "date": e.date,
                     "env": {f"env_{k}": v for k, v in env_key if k != "python"},
+                    "hash": e.hash,
                 }
             )
         return pd.DataFrame(
             recs,
             columns=["file_id", "file", "machine_dir", "machine", "env_name", "python",
-                     "env_params", "commit", "date", "env"],
+                     "env_params", "commit", "date", "env", "hash"],
         )
 
     def group_paths(self) -> dict[int, list[Path]]:

@@ -574,28 +574,71 @@ def pairwise_tail(
         verdict ...); the comparison itself is ``.comparison``.
 
     """
-    from torchperf.history.compare import compare_revisions
+    found = _tail_findings(df, tail=tail, fdr=fdr, min_effect=min_effect, thresholds=thresholds)
+    return _unseen_pairs(found, change_points)
+
+
+def _tail_findings(
+    df: pd.DataFrame, *, tail: int, fdr: float, min_effect: float, thresholds: Any,
+) -> list[Any]:
+    """The significant :class:`~torchperf.comparison.Finding` s of the newest ``tail`` revision pairs.
+
+    The run-to-run noise of every series is estimated once for all pairs (the same
+    frame gives the same estimate to each :func:`~torchperf.history.compare_revisions`).
+    """
+    from torchperf.history.changepoints import _check_frame
+    from torchperf.history.compare import _compare_resolved, _sigmas, _validate
 
     if tail <= 0 or df.empty:
         return []
     if thresholds is None:
         thresholds = df.attrs.get("regressions_thresholds") or None
+    try:
+        _validate(0.95, fdr)
+        _check_frame(df)
+    except InvalidParameterError:
+        return []
     order = df.drop_duplicates("commit").sort_values("revision")["commit"].tolist()
+    pairs = [(order[i - 1], order[i]) for i in range(max(1, len(order) - tail), len(order))]
+    if not pairs:
+        return []
+    sigmas = _sigmas(df)
+    out = []
+    for a, b in pairs:
+        found = _compare_resolved(df, a, b, sigmas, confidence_level=0.95, fdr=fdr,
+                                  thresholds=thresholds, default_threshold=min_effect,
+                                  equivalence_margin=None, min_history=8)
+        out += [f for f in found if f.verdict in ("regression", "improvement")]
+    return out
+
+
+def _unseen_pairs(found: Sequence[Any], change_points: Sequence[Any]) -> list[Any]:
+    """Pairwise findings (as :class:`_Pairwise`) of series without a change point at that commit."""
     seen = {(_key(c), c.commit_after) for c in change_points}
     out = []
-    for i in range(max(1, len(order) - tail), len(order)):
-        a, b = order[i - 1], order[i]
-        try:
-            found = compare_revisions(df, a, b, fdr=fdr, thresholds=thresholds,
-                                      default_threshold=min_effect)
-        except InvalidParameterError:
-            continue
-        for f in found:
-            if f.verdict in ("regression", "improvement"):
-                pf = _Pairwise(f)
-                if (_key(pf), pf.commit_after) not in seen:
-                    out.append(pf)
+    for f in found:
+        pf = _Pairwise(f)
+        if (_key(pf), pf.commit_after) not in seen:
+            out.append(pf)
     return out
+
+
+def _finding_json(f: Any) -> dict[str, Any]:
+    """A pairwise :class:`~torchperf.comparison.Finding` as JSON (every field; ``procedure`` dropped)."""
+    from dataclasses import fields as dc_fields
+
+    d = {k.name: getattr(f, k.name) for k in dc_fields(f) if k.name != "procedure"}
+    d["context"] = {**dict(f.context), "params": list(f.context.get("params", ()))}
+    return d
+
+
+def _finding_from_json(d: Mapping[str, Any]) -> Any:
+    """Inverse of :func:`_finding_json` (equal to the finding that was written)."""
+    from torchperf.comparison import Finding
+
+    ctx = dict(d["context"])
+    ctx["params"] = tuple(ctx.get("params") or ())
+    return Finding(**{**d, "context": ctx})
 
 
 def assess(
@@ -762,6 +805,81 @@ def _tail_frame(files: pd.DataFrame, benchmarks: Mapping[str, Any], scope: Any, 
     return df
 
 
+_TAIL_CODE = ("verdicts.py", "compare.py", "changepoints.py", "loader.py", "../comparison.py",
+              "../stats.py")
+
+
+def _tail_key(files: pd.DataFrame, ctx: Mapping[str, Any], scope: Any, n: int,
+              params: Mapping[str, Any]) -> str | None:
+    """Cache key of the pairwise check: its files' content hashes and everything else it reads.
+
+    None when a file has no content hash (parsed without the store): nothing is cached.
+    """
+    import hashlib
+    import json
+
+    import numpy as np
+    import pandas as pd
+    import scipy
+
+    revs = sorted(set(files["revision"]))[-n:]
+    sub = files[files["revision"].isin(revs)]
+    if "hash" not in sub.columns or not all(isinstance(h, str) and h for h in sub["hash"]):
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    here = Path(__file__).resolve().parent
+    for name in _TAIL_CODE:
+        try:
+            h.update((here / name).read_bytes())
+        except OSError:
+            return None
+    h.update(f"{np.__version__} {pd.__version__} {scipy.__version__}".encode())
+    rows = sub[["file", "hash", "machine", "env_name", "commit", "revision"]].astype(str)
+    h.update(json.dumps(rows.to_numpy().tolist()).encode())
+    h.update(json.dumps([ctx["benchmarks"], ctx["thresholds"], getattr(scope, "bench", None),
+                         sorted(params.items())], sort_keys=True, default=repr).encode())
+    return h.hexdigest()
+
+
+def _cached_tail(
+    files: pd.DataFrame, ctx: Mapping[str, Any], scope: Any, *, tail: int, fdr: float,
+    min_effect: float, attrs: Mapping[str, Any],
+) -> tuple[list[Any], list[str]]:
+    """Significant findings of the newest ``tail`` revision pairs, and the benchmarks measured there.
+
+    Read from ``tail + 20`` revisions' results files (the run-to-run noise needs them).
+    With the history store, the result is cached in its ``results/`` folder keyed by
+    :func:`_tail_key`: a run with no new or changed file among them compares nothing.
+    """
+    import json
+
+    n = tail + 20
+    store_dir = ctx.get("store_dir")
+    key = None
+    if store_dir is not None:
+        key = _tail_key(files, ctx, scope, n, {"tail": tail, "fdr": fdr, "min_effect": min_effect})
+    path = None if key is None else Path(store_dir) / "results" / f"tail-{key}.json"
+    if path is not None:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            return [_finding_from_json(d) for d in doc["findings"]], list(doc["benchmarks"])
+        except (OSError, ValueError, TypeError, KeyError, InvalidParameterError):
+            pass  # missing or unreadable: recomputed
+    tdf = _tail_frame(files, ctx["benchmarks"], scope, n, attrs)
+    found = _tail_findings(tdf, tail=tail, fdr=fdr, min_effect=min_effect,
+                           thresholds=ctx["thresholds"] or None)
+    names = sorted(set(tdf["benchmark"].astype(str)))
+    if path is not None:
+        import contextlib
+
+        from torchperf.fileio import atomic_write_bytes
+
+        doc = {"findings": [_finding_json(f) for f in found], "benchmarks": names}
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            atomic_write_bytes(path, json.dumps(doc, allow_nan=True).encode())
+    return found, names
+
+
 def assess_results(
     results_dir: str | Path,
     *,
@@ -781,7 +899,9 @@ def assess_results(
 
     Change points come from :func:`torchperf.history.pipeline.stream_change_points`
     (one series group at a time, on Dask with ``scheduler``); the pairwise check of
-    the newest revisions reads only the newest ``tail + 20`` revisions' files. The
+    the newest revisions reads only the newest ``tail + 20`` revisions' files, and
+    its result is cached in the store, keyed by those files' content hashes (a run
+    on an unchanged history compares nothing). The
     benchmark groups measured at a commit (for :func:`broad_shifts`) are taken as
     every group of ``benchmarks.json`` in scope (without it: of the newest revisions'
     results), on every commit of the machine.
@@ -822,11 +942,11 @@ def assess_results(
     names = [b for b in ctx["benchmarks"] if scope is None or scope.bench_ok(b)]
     pairs: list[Any] = []
     if tail > 0:
-        tdf = _tail_frame(files, ctx["benchmarks"], scope, tail + 20, attrs)
-        pairs = pairwise_tail(tdf, cps, tail=tail, fdr=fdr, min_effect=min_effect,
-                              thresholds=ctx["thresholds"] or None)
+        found, tail_names = _cached_tail(files, ctx, scope, tail=tail, fdr=fdr, min_effect=min_effect,
+                                         attrs=attrs)
+        pairs = _unseen_pairs(found, cps)
         if not names:  # no benchmarks.json: what the newest revisions measured
-            names = sorted(set(tdf["benchmark"].astype(str)))
+            names = tail_names
     if not names:
         names = sorted({c.benchmark for c in cps})
     n_groups = len({benchmark_group(b) for b in names})
