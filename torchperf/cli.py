@@ -182,15 +182,41 @@ _FLAG_ADVICE = (
 )
 
 
-def _cli_advice(text: str) -> str:
-    """Rewrite a library message's advice in terms of the CLI's flags."""
-    import re
+#: Python argument -> flag of the command that passes it (the library names its arguments,
+#: ``machine='x'``; from the CLI the message names the flag, ``--machine 'x'``).
+_ARG_FLAGS: dict[str, dict[str, str]] = {
+    "compare": {"machine": "--machine", "env": "--env", "threshold": "--threshold",
+                "fdr": "--fdr", "confidence_level": "--confidence-level"},
+    "regressions": {"machine": "--machine", "env": "--env", "bench": "--bench", "fdr": "--fdr",
+                    "min_effect": "--min-effect"},
+}  # fmt: skip
 
+#: The command being run (set by :func:`main`): which flags advice may name.
+_COMMAND: str | None = None
+
+
+def _cli_advice(text: str, command: str | None = None) -> str:
+    """Rewrite a library message's advice in terms of the CLI's flags.
+
+    Phrases of :data:`_FLAG_ADVICE` are replaced everywhere; ``arg=`` spellings of
+    :data:`_ARG_FLAGS` only for the command that has that flag (default: the one
+    running).
+    """
     for lib, flag in _FLAG_ADVICE:
         text = text.replace(lib, flag)
-    return re.sub(
+    text = re.sub(
         r"memory_limit_bytes=(\d+)", lambda m: f"--memory-limit-mb {int(m.group(1)) // 2**20}", text
     )
+    flags = _ARG_FLAGS.get(command or _COMMAND or "", {})
+    if flags:
+        source = text
+
+        def flag(m: re.Match[str]) -> str:  # "machine='x'" -> "--machine 'x'"; "env=." -> "--env."
+            after = source[m.end() : m.end() + 1]
+            return flags[m.group(1)] + ("" if after in ("", " ", ",", ".", ";", ":", ")", "/") else " ")
+
+        text = re.sub(rf"(?<![\w.-])({'|'.join(map(re.escape, flags))})=", flag, source)
+    return text
 
 
 def _progress_bar(
@@ -716,21 +742,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from torchperf.suite import load_run
 
         run_a, run_b = load_run(a), load_run(b)
-        common = {
-            (m, k) for m, per in run_a["results"].items() for k in per
-            if k in run_b["results"].get(m, {})
-        }  # fmt: skip
-        if not common:
-            raise UsageError(
-                f"{a} and {b} have no (metric, model) result in common (models "
-                f"{sorted(run_a['models'])[:5]} vs {sorted(run_b['models'])[:5]}); compare runs of "
-                "the same models, or pass --results-dir DIR to compare asv revisions."
-            )
         threshold = _compare_threshold(args)
+        files = [p / "results.json" if p.is_dir() else p for p in (a, b)]  # named in errors
         rows = compare_runs(
-            run_a, run_b, confidence_level=args.confidence_level,
+            files[0], files[1], confidence_level=args.confidence_level,
+            machine=args.machine, env=args.env,
             **({} if threshold is None else {"threshold": threshold}),
         )  # fmt: skip
+        if not rows:
+            scope = "".join(f" {flag} {v!r}" for flag, v in (("--machine", args.machine), ("--env", args.env)) if v)
+            raise UsageError(
+                f"{a} and {b} have no (metric, model) result in common{' within' + scope if scope else ''} "
+                f"(models {sorted(run_a['models'])[:5]} vs {sorted(run_b['models'])[:5]}); compare runs of "
+                "the same models, or pass --results-dir DIR to compare asv revisions."
+            )
         rows = _order_rows(rows, args.sort)
         if args.only_changed:
             rows = [r for r in rows if r.get("verdict") in ("regression", "improvement")]
@@ -750,7 +775,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from torchperf.history import compare_revisions, load_results
 
     results_dir = _results_dir(args.results_dir)
-    df = load_results(results_dir, cache=_cache_arg(args))
+    df = load_results(results_dir, cache=_cache_arg(args), machine=args.machine, env=args.env)
     findings = compare_revisions(
         df, args.a, args.b, confidence_level=args.confidence_level, fdr=args.fdr
     )
@@ -1209,6 +1234,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sort", choices=("default", "name", "ratio"), default="default",
                    help="results files: row order (ratio: largest slowdown first)")
     c.add_argument(
+        "--machine", metavar="NAME",
+        help="compare only this machine: asv's machine name for revisions; the hostname (or "
+        "asv's machine name) recorded with each result for results files",
+    )
+    c.add_argument(
+        "--env", metavar="REGEX",
+        help="compare only environments matching REGEX: asv's environment name for revisions; "
+        "py<version>-numpy<version>, the Python executable or asv's environment name for "
+        "results files",
+    )
+    c.add_argument(
         "--explain", action="store_true",
         help="say why `torchperf regressions` (change points) reaches a different verdict on "
         "a series between the same two commits (segment sizes, method, q)",
@@ -1454,6 +1490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     global _CAUGHT
     caught: list[warnings.WarningMessage] = []
+    global _COMMAND
+    _COMMAND = args.command
     try:
         with warnings.catch_warnings(record=True) as caught:
             _CAUGHT = caught

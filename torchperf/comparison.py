@@ -1060,6 +1060,76 @@ def _env_label(env: Mapping[str, Any]) -> str:
     return "-".join(p for p in parts if p) or "unknown"
 
 
+def _result_environment(result: Any, run_env: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The environment a result was measured in: its own when it records one, else the run's."""
+    meta = getattr(result, "metadata", None)
+    own = meta.get("environment") if isinstance(meta, Mapping) else None
+    return own if isinstance(own, Mapping) and own else run_env
+
+
+def _machine_names(env: Mapping[str, Any]) -> list[str]:
+    """Names a machine answers to: its hostname, and asv's machine name when asv ran it."""
+    asv = env.get("asv") if isinstance(env.get("asv"), Mapping) else {}
+    names = [env.get("hostname"), env.get("node"), asv.get("ASV_MACHINE")]
+    return list(dict.fromkeys(str(n) for n in names if n))
+
+
+def _env_names(env: Mapping[str, Any]) -> list[str]:
+    """Names an environment answers to: ``py<ver>-numpy<ver>``, the interpreter, asv's env name."""
+    asv = env.get("asv") if isinstance(env.get("asv"), Mapping) else {}
+    py = env.get("python") if isinstance(env.get("python"), Mapping) else {}
+    names = [_env_label(env), py.get("executable"), asv.get("ASV_ENV_NAME")]
+    return list(dict.fromkeys(str(n) for n in names if n))
+
+
+def _select_run(run: Any, machine: str | None, env: str | None, source: str) -> Any:
+    """``run`` with only the results measured on ``machine`` in an environment matching ``env``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an invalid ``env`` pattern, or when no result matches (naming the machines and
+        environments the run records).
+
+    """
+    import re
+
+    if machine is None and env is None:
+        return run
+    if machine is not None and not isinstance(machine, str):
+        raise InvalidParameterError(f"`machine` must be a machine name (str); got {machine!r}.")
+    try:
+        rx = None if env is None else re.compile(env)
+    except (re.error, TypeError) as exc:
+        raise InvalidParameterError(
+            f"env={env!r} is not a valid regular expression ({exc}); escape special characters."
+        ) from None
+    kept: dict[str, dict[str, Any]] = {}
+    machines: dict[str, None] = {}
+    envs: dict[str, None] = {}
+    for metric, per in run.results.items():
+        for model, result in per.items():
+            e = _result_environment(result, run.environment)
+            m_names, e_names = _machine_names(e), _env_names(e)
+            machines.update(dict.fromkeys(m_names[:1] or ["unknown"]))
+            envs.update(dict.fromkeys(e_names[:1]))
+            if machine is not None and machine not in m_names:
+                continue
+            if rx is not None and not any(rx.search(n) for n in e_names):
+                continue
+            kept.setdefault(metric, {})[model] = result
+    if not kept:
+        wanted = " and ".join(
+            f"{k}={v!r}" for k, v in (("machine", machine), ("env", env)) if v is not None
+        )
+        raise InvalidParameterError(
+            f"{source} has no result with {wanted}: its results were measured on machine "
+            f"{', '.join(map(repr, machines))} in environment {', '.join(map(repr, envs))}; "
+            "choose a machine and an environment that both runs record."
+        )
+    return run.replace(results=kept)
+
+
 def compare_runs(
     a: Mapping[str, Any] | str | Path,
     b: Mapping[str, Any] | str | Path,
@@ -1067,6 +1137,8 @@ def compare_runs(
     correction: str = "bh",
     confidence_level: float = 0.95,
     threshold: float = stats.DEFAULT_NOISE_THRESHOLD,
+    machine: str | None = None,
+    env: str | None = None,
 ) -> list[dict[str, Any]]:
     """Compare two saved runs, model by model and metric by metric.
 
@@ -1086,6 +1158,14 @@ def compare_runs(
         Level of the ratio CIs; ``1 - confidence_level`` is the significance level.
     threshold : float
         Relative change below which no regression / improvement is called.
+    machine : str, optional
+        Compare only results measured on this machine: its hostname (or asv's machine
+        name, ``ASV_MACHINE``, when asv ran it), as recorded in the run's environment or
+        in a result's own ``metadata["environment"]``.
+    env : str, optional
+        Compare only results whose environment matches this regular expression
+        (:func:`re.search`) in its name ``py<version>-numpy<version>``, its Python
+        executable (a virtualenv's path) or asv's environment name.
 
     Returns
     -------
@@ -1105,7 +1185,10 @@ def compare_runs(
     """
     return [
         f.as_dict(legacy=True)
-        for f in run_findings(a, b, correction=correction, confidence_level=confidence_level, threshold=threshold)
+        for f in run_findings(
+            a, b, correction=correction, confidence_level=confidence_level, threshold=threshold,
+            machine=machine, env=env,
+        )
     ]
 
 
@@ -1116,13 +1199,16 @@ def run_findings(
     correction: str = "bh",
     confidence_level: float = 0.95,
     threshold: float = stats.DEFAULT_NOISE_THRESHOLD,
+    machine: str | None = None,
+    env: str | None = None,
 ) -> list[Finding]:
     """:func:`compare_runs` as :class:`Finding` objects (adjusted together).
 
     Raises
     ------
     InvalidParameterError
-        For a bad ``correction`` or ``confidence_level``.
+        For a bad ``correction``, ``confidence_level`` or ``env`` pattern, or when
+        ``machine`` / ``env`` select no result of a run.
     ResultsFileError
         If a run file cannot be read.
 
@@ -1130,6 +1216,8 @@ def run_findings(
     from torchperf.runfile import Run
 
     ra, rb = (Run.load(x) if isinstance(x, (str, Path)) else Run.from_dict(x) for x in (a, b))
+    ra = _select_run(ra, machine, env, str(a) if isinstance(a, (str, Path)) else "run a")
+    rb = _select_run(rb, machine, env, str(b) if isinstance(b, (str, Path)) else "run b")
     confidence_level = _check_level(confidence_level)
     if str(correction).lower() not in ("bh", "holm", "benjamini-hochberg", "fdr"):
         raise InvalidParameterError(
@@ -1144,12 +1232,15 @@ def run_findings(
             m for m in per_a if m in per_b and m not in ra.models
         ]
         for model in order:
+            own_a = _result_environment(per_a[model], env_a)
+            own_b = _result_environment(per_b[model], env_b)
+            machine_b = dict(environment_facts(own_b)).get("machine")
             context = {
                 "benchmark": f"{metric}:{model}",
                 "params": None,
-                "machine": facts_b.get("machine") or facts_a.get("machine"),
-                "env": _env_label(env_b),
-                "env_before": _env_label(env_a),
+                "machine": machine_b or dict(environment_facts(own_a)).get("machine"),
+                "env": _env_label(own_b),
+                "env_before": _env_label(own_a),
                 "commit_before": facts_a.get("git commit"),
                 "commit_after": facts_b.get("git commit"),
             }
