@@ -91,6 +91,10 @@ PAGE_PROBE = r"""
     images: imgs,
     tables: document.querySelectorAll('table').length,
     scripts: document.scripts.length,
+    script_tags: Array.from(document.scripts).map((s) => ({
+      src: s.getAttribute('src') || '', type: s.getAttribute('type') || '', inline_code: !s.src && s.type !== 'application/json' && s.textContent.trim().length > 0})),
+    explorer_points: document.querySelectorAll('#tp-explorer svg .pt').length,
+    explorer_hidden: document.getElementById('tp-explorer') ? document.getElementById('tp-explorer').hidden : null,
     event_handlers: handlers,
     flot_canvases: document.querySelectorAll('canvas.flot-base').length,
     graph_canvases: document.querySelectorAll('#graph-display canvas.flot-base').length,
@@ -286,9 +290,12 @@ def check_site(
         for kind in ("console_errors", "dialogs", "external_requests"):
             for item in p.get(kind, []):
                 problems.append(f"{name}: {kind.replace('_', ' ')}: {item}")
-        if name.startswith("torchperf/"):
+        if name == "torchperf/pareto-history.html":
+            problems.extend(f"{name}: {x}" for x in explorer_script_problems(p))
+        elif name.startswith("torchperf/"):
             if p.get("scripts"):
                 problems.append(f"{name}: contains {p['scripts']} <script> element(s)")
+        if name.startswith("torchperf/"):
             if p.get("event_handlers"):
                 problems.append(f"{name}: inline event handlers {p['event_handlers'][:5]}")
             for im in p.get("images", []):
@@ -299,6 +306,122 @@ def check_site(
         if s not in all_text:
             problems.append(f"text {s!r} does not appear on torchperf's pages")
     return {"pages": pages, "problems": problems, "requests_served": len(served)}
+
+
+# --------------------------------------------------------------------------- the Pareto explorer
+
+
+EXPLORER_SCRIPTS = [
+    {"src": "", "type": "application/json", "inline_code": False},
+    {"src": "assets/pareto-explorer.js", "type": "", "inline_code": False},
+]
+
+
+def explorer_script_problems(probe: dict[str, Any]) -> list[str]:
+    """What is wrong with the scripts and the drawing of ``pareto-history.html`` (empty: nothing)."""
+    out = []
+    if probe.get("script_tags") != EXPLORER_SCRIPTS:
+        out.append(f"scripts other than the JSON data block and the packaged explorer: {probe.get('script_tags')}")
+    if probe.get("explorer_hidden") is not False or not probe.get("explorer_points"):
+        out.append("the interactive Pareto explorer did not draw (hidden, or no points)")
+    return out
+
+
+_KEYS = {"ArrowLeft": 37, "ArrowRight": 39, "Home": 36, "End": 35}
+
+
+def press(browser: CdpPipe, key: str) -> None:
+    """Press and release ``key`` (``ArrowLeft``, ``ArrowRight``, ``Home``, ``End``) in the page."""
+    code = _KEYS[key]
+    for kind in ("rawKeyDown", "keyUp"):
+        browser.send("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key,
+                                                "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code})
+
+
+def _state(browser: CdpPipe) -> dict[str, Any]:
+    return browser.evaluate(
+        "({revision: document.body.getAttribute('data-tp-revision'), slider: Number(document.getElementById('tp-rev').value),"
+        " label: document.getElementById('tp-rev-label').textContent,"
+        " tip: document.getElementById('tp-tip').textContent, tip_hidden: document.getElementById('tp-tip').hidden,"
+        " points: document.querySelectorAll('#tp-explorer svg .pt').length,"
+        " faint: document.querySelectorAll('#tp-explorer svg .pt-prev').length,"
+        " active: document.activeElement ? document.activeElement.id || document.activeElement.tagName : ''})"
+    )
+
+
+def hover(browser: CdpPipe, selector: str) -> dict[str, Any]:
+    """Move the mouse onto the centre of the circle of the first element matching ``selector``."""
+    box = browser.evaluate(
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
+        " e.scrollIntoView({block: 'center'}); const r = e.querySelector('circle').getBoundingClientRect();"
+        " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()"
+    )
+    if box is None:
+        raise BrowserError(f"no element {selector} on the page")
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": 1, "y": 1})
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box["x"], "y": box["y"]})
+    return _state(browser)
+
+
+def explore(browser: CdpPipe, url: str, *, timeout_s: float = 60.0, hover_model: str | None = None) -> dict[str, Any]:
+    """Load the explorer page at ``url`` and drive it like a user; return what was seen.
+
+    Loads the page (``load_ms``: navigation start to the load event, ``ready_ms``: to the
+    explorer's ``tp-explorer-ready`` mark, from the page's own Performance timeline),
+    then: the slider focused, ArrowLeft (``after_left``); focus on the page body,
+    ArrowRight (``after_right``), Home (``after_home``), End (``after_end``); the mouse
+    on a point of the first panel (``hovered``: the tooltip); Tab focus on a point
+    (``focused``); 50 ArrowLeft steps timed (``step_ms``: mean per step, the render included).
+    ``events`` are the page's DevTools events (console, exceptions, requests).
+    """
+    start = len(browser.events)
+    browser.send("Page.navigate", {"url": url})
+    loaded = browser.wait_for("Page.loadEventFired", timeout_s, since=start)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not browser.evaluate("!!window.tpExplorer"):
+        browser.pump(0.05)
+    out: dict[str, Any] = {"loaded": loaded, "ready": bool(browser.evaluate("!!window.tpExplorer"))}
+    timing = browser.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " const m = performance.getEntriesByName('tp-explorer-ready')[0];"
+        " return {load_ms: n ? n.loadEventEnd : null, ready_ms: m ? m.startTime : null}; })()"
+    )
+    out.update(timing or {})
+    if not out["ready"]:
+        out["events"] = browser.events[start:]
+        return out
+    out["initial"] = _state(browser)
+    browser.evaluate("document.getElementById('tp-rev').focus()")
+    press(browser, "ArrowLeft")
+    out["after_left"] = _state(browser)
+    browser.evaluate("document.activeElement.blur(); document.body.focus()")
+    press(browser, "ArrowRight")
+    out["after_right"] = _state(browser)
+    press(browser, "Home")
+    out["after_home"] = _state(browser)
+    press(browser, "End")
+    out["after_end"] = _state(browser)
+    sel = "#tp-panels svg .pt" + (f"[data-model={json.dumps(hover_model)}]" if hover_model is not None else "")
+    out["hovered"] = hover(browser, sel)
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": 1, "y": 1})
+    out["after_leave"] = _state(browser)
+    browser.evaluate("document.querySelectorAll('#tp-panels svg .pt')[1].focus()")
+    out["focused"] = _state(browser)
+    browser.evaluate("document.activeElement.blur()")
+    t0 = browser.evaluate("performance.now()")
+    for _ in range(50):
+        press(browser, "ArrowLeft")
+    t1 = browser.evaluate("performance.now()")
+    out["step_ms"] = (t1 - t0) / 50
+    out["after_steps"] = _state(browser)
+    out["render_ms"] = browser.evaluate(
+        "(() => { const ex = window.tpExplorer, t = performance.now();"
+        " for (let i = 0; i < 100; i++) ex.go(ex.pos === 0 ? ex.s().rev.length - 1 : ex.pos - 1);"
+        " return (performance.now() - t) / 100; })()"
+    )
+    browser.pump(0.2)
+    out["events"] = browser.events[start:]
+    return out
 
 
 # --------------------------------------------------------------------------- a synthetic history

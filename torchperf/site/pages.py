@@ -77,6 +77,9 @@ _MANIFEST = "manifest.json"
 
 _CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
+#: The one page with a script: only the packaged ``assets/pareto-explorer.js`` (same origin, no inline code).
+_CSP_EXPLORER = _CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
+
 _CSS = """
 body{font-family:-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Arial,sans-serif;margin:0;color:#222;background:#fff}
 nav.tp{background:#2c3e50;padding:.5em 1em;position:sticky;top:0}
@@ -203,17 +206,19 @@ def _benchmark_meta(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
-def _page(title: str, body: str, *, here: str, nav: Sequence[tuple[str, str]]) -> str:
+def _page(
+    title: str, body: str, *, here: str, nav: Sequence[tuple[str, str]], csp: str = _CSP, css: str = ""
+) -> str:
     links = ['<a href="../index.html">&larr; asv benchmarks</a>']
     for href, label in nav:
         cls = ' class="here"' if href == here else ""
         links.append(f'<a href="{_e(href)}"{cls}>{_e(label)}</a>')
     return (
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<link rel="icon" href="data:,">\n'
-        f"<title>{_e(title)} · torchperf</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_e(title)} · torchperf</title>\n<style>{_CSS}{css}</style>\n</head>\n<body>\n"
         f'<nav class="tp">{"".join(links)}</nav>\n<main>\n<h1>{_e(title)}</h1>\n{body}\n</main>\n'
         "</body>\n</html>\n"
     )
@@ -379,45 +384,74 @@ def pareto_data(
 
     """
     from torchperf.history.loader import resolve_commit
-    from torchperf.pareto import Estimate
-    from torchperf.stats import _check_confidence_level, wilson_ci
+    from torchperf.stats import _check_confidence_level
 
     _check_confidence_level(confidence_level)
     commit = resolve_commit(df, revision)
     meta = _benchmark_meta(df)
+    picks = _zoo_benchmarks(df, meta)
+    at = df[df["commit"] == commit]
+    return _pareto_data_at(
+        at.to_dict("records"), commit, meta, picks, machine=machine, env=env, batch=batch,
+        confidence_level=confidence_level, error_rate_examples=error_rate_examples,
+    )
+
+
+def _zoo_benchmarks(df: pd.DataFrame, meta: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    """The (latency, peak memory, error rate) benchmarks of the zoo; raises without a latency one."""
     lat_b = _pick(df, meta, _LATENCY_TYPES, None)
     if lat_b is None:
         raise InvalidParameterError(
             "these results hold no latency benchmark with a `model` parameter (torchperf's "
             "benchmarks/zoo_models.py ZooLatency.latency_forward); run the zoo benchmarks with asv first."
         )
-    mem_b = _pick(df, meta, _MEMORY_TYPES, None)
-    err_b = _pick(df, meta, None, r"error_rate")
-    at = df[df["commit"] == commit]
-    lat_rows = at[at["benchmark"] == lat_b]
-    if lat_rows.empty:
+    return lat_b, _pick(df, meta, _MEMORY_TYPES, None), _pick(df, meta, None, r"error_rate")
+
+
+def _pareto_data_at(
+    at: Sequence[Mapping[str, Any]],
+    commit: str,
+    meta: Mapping[str, Any],
+    picks: tuple[str, str | None, str | None],
+    *,
+    machine: str | None,
+    env: str | None,
+    batch: str | int | None,
+    confidence_level: float,
+    error_rate_examples: int | None,
+) -> ParetoData:
+    """:func:`pareto_data` on ``at``, the rows (records) of one commit, with the benchmarks already picked.
+
+    Works on plain records, not a frame: the explorer calls it for every revision.
+    """
+    from torchperf.pareto import Estimate
+    from torchperf.stats import wilson_ci
+
+    lat_b, mem_b, err_b = picks
+    lat_rows = [r for r in at if r["benchmark"] == lat_b]
+    if not lat_rows:
         raise InvalidParameterError(
             f"revision {commit[:8]} has no results for {lat_b}; pick a revision the zoo benchmarks ran at."
         )
-    combos = sorted({(str(m), str(e)) for m, e in zip(lat_rows["machine"], lat_rows["env_name"], strict=True)})
+    combos = sorted({(str(r["machine"]), str(r["env_name"])) for r in lat_rows})
     if machine is not None:
         combos = [c for c in combos if c[0] == machine]
     if env is not None:
         combos = [c for c in combos if c[1] == env]
     if not combos:
-        known = sorted({(str(m), str(e)) for m, e in zip(lat_rows["machine"], lat_rows["env_name"], strict=True)})
+        known = sorted({(str(r["machine"]), str(r["env_name"])) for r in lat_rows})
         raise InvalidParameterError(
             f"no latency results at {commit[:8]} for machine={machine!r}, env={env!r}; available: {known}."
         )
     machine, env = combos[0]
-    sub = at[(at["machine"] == machine) & (at["env_name"] == env)]
+    sub = [r for r in at if str(r["machine"]) == machine and str(r["env_name"]) == env]
 
     # batch
-    lat = sub[sub["benchmark"] == lat_b]
-    _, bi = _model_param_index(lat_b, meta, len(lat["params"].iloc[0]))
+    lat = [r for r in sub if r["benchmark"] == lat_b]
+    _, bi = _model_param_index(lat_b, meta, len(lat[0]["params"]))
     batch_s: str | None = None
     if bi is not None:
-        batches = sorted({str(p[bi]) for p in lat["params"]}, key=lambda s: (float(s) if _finite_str(s) else math.inf, s))
+        batches = sorted({str(r["params"][bi]) for r in lat}, key=lambda s: (float(s) if _finite_str(s) else math.inf, s))
         if batch is None:
             batch_s = batches[0]
         else:
@@ -428,12 +462,12 @@ def pareto_data(
     def rows_of(bench: str | None) -> dict[str, dict[str, Any]]:
         if bench is None:
             return {}
-        g = sub[sub["benchmark"] == bench]
-        if g.empty:
+        g = [r for r in sub if r["benchmark"] == bench]
+        if not g:
             return {}
-        m_i, b_i = _model_param_index(bench, meta, len(g["params"].iloc[0]))
+        m_i, b_i = _model_param_index(bench, meta, len(g[0]["params"]))
         out: dict[str, dict[str, Any]] = {}
-        for r in g.to_dict("records"):
+        for r in g:
             p = r["params"]
             if m_i is None or m_i >= len(p):
                 continue
@@ -508,7 +542,7 @@ def pareto_data(
         notes.append("no error rate (not a classifier, or skipped): " + ", ".join(no_err))
     if n_ex is not None and errors:
         notes.append(f"error-rate intervals: Wilson {cl:.0%}, n = {n_ex} test examples")
-    first = sub.iloc[0]
+    first = sub[0]
     prov = {
         "commit": commit[:8],
         "machine": machine,
@@ -1002,9 +1036,9 @@ def _fig_html(png: str, svg: str, caption: str, alt: str) -> str:
 
 def _pareto_pages(
     site: _Site, df: pd.DataFrame, commits: Sequence[str], history: Sequence[str], confidence_level: float,
-    error_rate_examples: int | None = None,
+    error_rate_examples: int | None = None, all_revisions: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """One page per revision in ``commits`` and the small-multiples page over ``history``."""
+    """One page per revision in ``commits``; the explorer over ``all_revisions`` and small multiples over ``history``."""
     from torchperf.plots import plot_pareto_history
 
     dates = _dates(df)
@@ -1057,12 +1091,38 @@ def _pareto_pages(
         site.write(name, _page(f"Pareto front at {commit[:8]}", "\n".join(body), here=name, nav=_NAV))
         pages.append((commit, name))
 
-    # small multiples across the last revisions
-    body = [
+    # the interactive explorer over every revision, then the static view (no JavaScript needed)
+    from torchperf.site import explorer
+
+    revs = list(all_revisions) if all_revisions is not None else list(history)
+    body = []
+    if revs:
+        payload = explorer.pareto_history_payload(
+            df, confidence_level=confidence_level, error_rate_examples=error_rate_examples, revisions=revs,
+        )
+        asset = site.write(f"assets/{explorer.ASSET_JS}", explorer.asset_text()).relative_to(site.out).as_posix()
+        body += [
+            f"<p>The zoo variants' Pareto fronts at each of the {len(revs)} revisions with zoo results, oldest "
+            f"first. The interactive view below needs JavaScript (the packaged <code>{_e(asset)}</code>, no "
+            "network); without it, the static view further down shows the latest values and small multiples "
+            "of the last revisions.</p>",
+            explorer.explorer_html(payload, asset),
+        ]
+    body += [
+        "<h2>Static view</h2>",
+    ]
+    latest = history[-1] if history else None
+    for machine, env in combos:
+        data = get(latest, machine, env) if latest is not None else None
+        if data is None:
+            continue
+        body.append(f"<h3>{_e(machine)} &middot; {_e(env)}: values at {_commit_cell(latest, dates.get(latest), inline=True)}</h3>")
+        body.append(_pareto_values_table(data))
+    body.append(
         f"<p>Small multiples over the last {len(history)} revisions that have zoo results, oldest "
         "first, on shared axes: a model keeps its marker in every panel, so a variant leaving the "
         "frontier is visible at a glance.</p>"
-    ]
+    )
     n_hist = 0
     for machine, env in combos:
         for metric in ("error_rate", "peak_memory"):
@@ -1099,7 +1159,11 @@ def _pareto_pages(
             for c, name in reversed(pages)
         )
         body.append(f"<h2>Pareto page per revision</h2><ul>{links}</ul>")
-    site.write("pareto-history.html", _page("Pareto fronts across revisions", "\n".join(body), here="pareto-history.html", nav=_NAV))
+    site.write(
+        "pareto-history.html",
+        _page("Pareto fronts across revisions", "\n".join(body), here="pareto-history.html", nav=_NAV,
+              csp=_CSP_EXPLORER, css=explorer.EXPLORER_CSS),
+    )
     return {"pareto_pages": pages, "small_multiples": n_hist}
 
 
@@ -1176,7 +1240,7 @@ def build_pages(
     commits = zoo_commits if pareto_revisions == 0 else zoo_commits[-pareto_revisions:]
     hist = zoo_commits[-history_revisions:] if history_revisions else []
     stage(2, "Pareto pages")
-    par = _pareto_pages(site, df, commits, hist, confidence_level, error_rate_examples)
+    par = _pareto_pages(site, df, commits, hist, confidence_level, error_rate_examples, all_revisions=zoo_commits)
     stage(3, "hub page")
 
     # hub
@@ -1204,7 +1268,8 @@ def build_pages(
         + "</li>",
         f'<li><a href="environments.html">Environments</a>: {envs["environments"]} environments, '
         f'{envs["pairs"]} same-commit comparisons (NumPy / BLAS effects)</li>',
-        '<li><a href="pareto-history.html">Pareto fronts across revisions</a> (small multiples)</li>',
+        '<li><a href="pareto-history.html">Pareto fronts across revisions</a> (step through every revision; '
+        "static small multiples without JavaScript)</li>",
         "</ul>",
     ]
     if par["pareto_pages"]:
