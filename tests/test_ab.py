@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -79,6 +80,34 @@ def test_a_threefold_slowdown_is_found_and_the_interval_agrees(workdir):
     assert js["blocks"] == r.blocks and js["pairs"] == len(r.pairs) and js["seconds"] > 0
     assert js["procedure"] == "docs/statistics.md#rule-10"
     json.dumps(js, allow_nan=False)
+
+
+def _live_workers() -> list[int]:
+    """Worker processes of this test process that are still alive (zombies included)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and (b"_abworker.py" in cmdline or fields[0] == "Z"):
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("overlap", [True, False])
+def test_next_pair_starts_while_one_measures_and_nothing_is_left_running(workdir, overlap):
+    """overlap_start: the pair started in advance is killed unused at the stop; all reaped."""
+    r = ab_compare("abmod:base", "abmod:triple", max_time_s=60, max_pairs=12, seed=2,
+                   overlap_start=overlap, **FAST)
+    assert r.verdict == "slower" and r.settings["overlap_start"] is overlap
+    assert all(p.seconds > 0 for p in r.pairs)
+    assert _live_workers() == []
+    with pytest.raises(ModelError, match="kaboom"):  # an error mid-run reaps the started pair too
+        ab_compare("abmod:base", "abmod:boom", max_pairs=3, overlap_start=overlap, **FAST)
+    assert _live_workers() == []
 
 
 def test_same_target_under_two_interpreter_paths(workdir):

@@ -6,7 +6,9 @@ Design (``docs/measurement.md`` section "A/B", ``docs/statistics.md#rule-10``):
   one for B (each with its own interpreter: ``--python-a`` / ``--python-b``, or its own
   checkout: ``--revisions``), in random order, and keeps both alive while it measures.
   Whole processes land on different speed levels (allocator state, address layout), so
-  the process pair, not the call, is the unit of replication.
+  the process pair, not the call, is the unit of replication. The next pair's workers
+  start while the current pair measures, and a finished pair's workers quit without
+  being waited for, so start-up and teardown (interpreter, imports) overlap measuring.
 * **Interleaved blocks.** Inside a pair, A and B alternate in short blocks: each block
   is ``ABBA`` or ``BAAB`` (chosen at random), each letter a chunk of a few samples. Both
   sides see the same machine states; a linear drift inside a block cancels.
@@ -125,7 +127,9 @@ class ABPair:
     median_a_s, median_b_s : float
         Median per-call seconds of all of A's / B's samples in this pair.
     seconds : float
-        Wall time of the pair, process start-up included.
+        Wall time the pair added to the run: from the end of the previous pair to the
+        end of this one's last block (the part of its start-up not overlapped with the
+        previous pair's measuring, if any, included).
     number_a, number_b : int
         Calls per sample on each side.
 
@@ -295,7 +299,7 @@ class _Worker:
         try:
             self.proc.stdin.write(json.dumps(obj) + "\n")
             self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):  # ValueError: input already closed
             pass  # the read that follows reports the dead worker
 
     def samples(self, k: int, timeout_s: float) -> list[float]:
@@ -315,11 +319,28 @@ class _Worker:
             self.proc.kill()
         self.proc.wait()
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """Ask the worker to quit and close its input, without waiting for it to exit.
+
+        Interpreter teardown (NumPy's included) then overlaps the next pair's measuring
+        instead of adding to the wall time; :meth:`close` reaps the process later.
+        """
+        if self.proc.stdin is None or self.proc.stdin.closed:
+            return
         if self.proc.poll() is None:
             self.send({"quit": True})
+        if self.proc.stdin is not None:
             try:
-                self.proc.wait(timeout=5)
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Quit (or kill, after ``timeout_s``) and reap the worker; close its streams."""
+        if self.proc.poll() is None:
+            self.release()
+            try:
+                self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 self.kill()
         for stream in (self.proc.stdin, self.proc.stdout):
@@ -366,6 +387,17 @@ class _PairWorkers:
             self.close()
             raise
 
+    def release(self) -> None:
+        for w in self.workers.values():
+            w.release()
+
+    def kill(self) -> None:
+        for w in self.workers.values():
+            w.kill()
+
+    def exited(self) -> bool:
+        return all(w.proc.poll() is not None for w in self.workers.values())
+
     def close(self) -> None:
         for w in self.workers.values():
             w.close()
@@ -403,7 +435,7 @@ def _measure_pair(
             block_values.append(statistics.fmean(logs["B"]) - statistics.fmean(logs["A"]))
             orders.append(seq)
     finally:
-        pair.close()
+        pair.release()  # quit without waiting: teardown overlaps what follows
     return ABPair(
         index=index,
         log_ratio=float(statistics.median(block_values)),
@@ -447,6 +479,7 @@ def ab_compare(
     clock: str = "process",
     seed: int | None = None,
     timeout_s: float = 120.0,
+    overlap_start: bool = True,
     progress: Callable[[ABPair, SequentialDecision, float], None] | None = None,
 ) -> ABResult:
     """Compare two targets in interleaved blocks across fresh process pairs, sequentially.
@@ -494,6 +527,12 @@ def ab_compare(
         Seed of the orders (reproducible schedules).
     timeout_s : float
         Kill a worker that does not answer within this many seconds.
+    overlap_start : bool
+        Start the next pair's two workers while the current pair measures (default), so
+        that interpreter and import start-up, the largest cost of a pair, is not waited
+        for; they are killed unused when the run stops. Their start-up load falls on A's
+        and B's chunks of a block alike. False starts each pair only after the previous
+        one ended.
     progress : callable, optional
         ``progress(pair, decision, elapsed_s)`` after every pair.
 
@@ -533,6 +572,9 @@ def ab_compare(
     start = time.perf_counter()
     stop_reason = "max pairs"
     decision = sequential_verdict([], alpha=alpha, margin=margin, prior_scale=prior_scale)
+    start_rng = random.Random(rng.getrandbits(64))  # start orders: apart from block orders
+    started: list[_PairWorkers] = []
+    pending: _PairWorkers | None = None
     try:
         while len(pairs) < max_pairs:
             if pairs:
@@ -540,16 +582,25 @@ def ab_compare(
                 if time.perf_counter() - start + typical > max_time:
                     stop_reason = "time budget"
                     break
-            current = _PairWorkers(a, b, config, rng)
+            began = time.perf_counter()
+            current = pending if pending is not None else _PairWorkers(a, b, config, start_rng)
+            pending = None
+            started.append(current)
             current.wait_ready(timeout_s)
+            if overlap_start and len(pairs) + 1 < max_pairs:
+                pending = _PairWorkers(a, b, config, start_rng)
+                started.append(pending)
             pair = _measure_pair(
                 len(pairs), current, blocks=blocks_per_pair, samples_per_chunk=samples_per_chunk,
-                order=order, rng=rng, timeout_s=timeout_s, started=current.started,
+                order=order, rng=rng, timeout_s=timeout_s, started=began,
             )
             pairs.append(pair)
             decision = sequential_verdict(
                 [p.log_ratio for p in pairs], alpha=alpha, margin=margin, prior_scale=prior_scale
             )
+            for workers in [w for w in started if w is not pending and w.exited()]:
+                workers.close()  # reap the pairs that have quit: no zombies, no open pipes
+                started.remove(workers)
             if progress is not None:
                 progress(pair, decision, time.perf_counter() - start)
             if decision.settled and len(pairs) >= min_pairs:
@@ -559,11 +610,17 @@ def ab_compare(
         if not pairs:
             raise
         stop_reason = "interrupted"
+    finally:
+        if pending is not None:
+            pending.kill()  # started for a pair that will not be measured
+        for workers in started:
+            workers.close()
     settings = {
         "alpha": alpha, "margin": margin, "max_time_s": max_time, "max_pairs": max_pairs,
         "min_pairs": min_pairs, "blocks_per_pair": blocks_per_pair,
         "samples_per_chunk": samples_per_chunk, "sample_s": sample_s, "warmup_s": warmup_s,
         "prior_scale": prior_scale, "order": order, "clock": clock, "seed": seed,
+        "overlap_start": overlap_start,
     }
     return ABResult(
         decision=decision, pairs=tuple(pairs), seconds=time.perf_counter() - start,
