@@ -271,7 +271,7 @@ class _Worker:
                 self.kill()
                 raise BenchmarkTimeoutError(
                     f"{self.side.name}: the worker process gave no answer to {what} within "
-                    f"{timeout_s:g} s; it was killed. Raise --timeout or make the target faster."
+                    f"{timeout_s:g} s; it was killed. Raise timeout_s=... or make the target faster."
                 )
         line = self.proc.stdout.readline()
         if not line:
@@ -660,7 +660,7 @@ def checkout_revision(repo: str | os.PathLike[str], revision: str, dest: str | o
     if proc.returncode != 0:
         raise InvalidParameterError(
             f"revision {revision!r} is not a commit of the git repository {repo_path}; "
-            "check it with `git log` (and pass --repo DIR for another repository)."
+            "check it with `git log` (and pass repo=DIR for another repository)."
         )
     sha = proc.stdout.strip()
     out.mkdir(parents=True, exist_ok=True)

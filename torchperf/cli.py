@@ -120,6 +120,20 @@ def _positive_float(name: str) -> Callable[[str], float]:
     return parse
 
 
+def _number_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10**9:
+        raise argparse.ArgumentTypeError(
+            f"--number must be 'auto' or a whole number of calls in [1, 1000000000]; got {text!r}"
+        )
+    return value
+
+
 def _shape_arg(text: str) -> tuple[int, ...]:
     from torchperf.targets import parse_shape
 
@@ -163,11 +177,16 @@ def _models_from_targets(targets: Sequence[str]) -> dict[str, Any]:
 #: false-alarm rates behind this default (tools/run_aa.py).
 DEFAULT_RUN_PROCESSES = 3
 
-# Library advice names Python arguments; the CLI names its flags instead.
-_FLAG_ADVICE = (
+# Library advice names Python arguments (``input_shape=...``); the CLI names its flags instead.
+# The whole mapping is here, in two tables (docs/reliability.md#advice-names-flags); a test
+# (tests/test_advice.py) triggers each advice from Python and from the CLI.
+
+#: Phrases rewritten for every command.
+_FLAG_ADVICE: tuple[tuple[str, str], ...] = (
     ("pass input_shape=... or example_input=... that the model accepts",
      "pass --input-shape, --example-input FILE.npy or --dataset MODULE:ATTR with an input the "
      "model accepts"),
+    ("pass input_shape=... or example_input=... as well.", "pass --input-shape or --example-input as well."),
     ("timeout_s, memory_limit_bytes and processes > 1 need a picklable model",
      "--timeout, --memory-limit-mb and --processes 2 or more need a picklable model"),
     ("(raise timeout_s if the model is just slow)", "(raise --timeout if the model is just slow)"),
@@ -176,19 +195,41 @@ _FLAG_ADVICE = (
     ("so html_dir and results_dir cannot", "so the html and results directories cannot"),
     ("so html_dir cannot", "so the html directory cannot"),
     ("so results_dir cannot", "so the results directory cannot"),
-    ("(pass datasets=[(X, y)], or --dataset MODULE:ATTR)", "(pass --dataset MODULE:ATTR)"),
+    ("(pass datasets=[(X, y)])", "(pass --dataset MODULE:ATTR)"),
     ("run_accuracy_benchmark needs labelled data: pass datasets=[(X, y)] (or iterables of (X, y) "
      "batches) to Benchmark.", "accuracy needs labelled data: pass --dataset MODULE:ATTR."),
-)
+    ("(strict=True stops at the first failure)", "(--strict stops at the first failure)"),
+    ("(another output_dir)", "(--output DIR)"),
+    ("pass the `results_dir` of your asv.conf.json",
+     "pass --results-dir DIR (the `results_dir` of your asv.conf.json)"),
+    ("or pass cache=False.", "or pass --no-cache."),
+    ("(or pass scheduler=None and unset TORCHPERF_DASK_SCHEDULER)",
+     "(or drop --scheduler and unset TORCHPERF_DASK_SCHEDULER)"),
+    ("or publish with offline=False.", "or publish without --offline."),
+)  # fmt: skip
 
+#: Phrases rewritten for one command only (where its flags are what applies).
+_COMMAND_ADVICE: dict[str, tuple[tuple[str, str], ...]] = {
+    "run": (
+        ("number='auto'", "--number auto"),
+        ("rerun with more samples or processes", "rerun with more samples (--runs) or processes "
+         "(--processes)"),
+        ("Use the same settings, another output_dir, or resume=False.",
+         "Use the same --warmup and --runs, another --output DIR, or drop --resume."),
+    ),
+}  # fmt: skip
 
-#: Python argument -> flag of the command that passes it (the library names its arguments,
-#: ``machine='x'``; from the CLI the message names the flag, ``--machine 'x'``).
+#: Python argument -> flag of the command that passes it: ``machine='x'`` is written
+#: ``--machine 'x'`` by a command that has ``--machine``, and left alone by the others.
 _ARG_FLAGS: dict[str, dict[str, str]] = {
+    "run": {"input_shape": "--input-shape", "example_input": "--example-input",
+            "input_dtype": "--input-dtype", "number": "--number", "warmup_runs": "--warmup",
+            "measurement_runs": "--runs", "processes": "--processes", "threads": "--threads"},
     "compare": {"machine": "--machine", "env": "--env", "threshold": "--threshold",
                 "fdr": "--fdr", "confidence_level": "--confidence-level"},
     "regressions": {"machine": "--machine", "env": "--env", "bench": "--bench", "fdr": "--fdr",
                     "min_effect": "--min-effect"},
+    "ab": {"repo": "--repo", "margin": "--margin", "alpha": "--alpha"},
 }  # fmt: skip
 
 #: The command being run (set by :func:`main`): which flags advice may name.
@@ -198,22 +239,25 @@ _COMMAND: str | None = None
 def _cli_advice(text: str, command: str | None = None) -> str:
     """Rewrite a library message's advice in terms of the CLI's flags.
 
-    Phrases of :data:`_FLAG_ADVICE` are replaced everywhere; ``arg=`` spellings of
-    :data:`_ARG_FLAGS` only for the command that has that flag (default: the one
-    running).
+    Phrases of :data:`_FLAG_ADVICE` are replaced for every command, those of
+    :data:`_COMMAND_ADVICE` and the ``arg=`` spellings of :data:`_ARG_FLAGS` only for
+    the command that has the flag (default: the one running).
     """
-    for lib, flag in _FLAG_ADVICE:
+    command = command or _COMMAND or ""
+    for lib, flag in (*_FLAG_ADVICE, *_COMMAND_ADVICE.get(command, ())):
         text = text.replace(lib, flag)
     text = re.sub(
         r"memory_limit_bytes=(\d+)", lambda m: f"--memory-limit-mb {int(m.group(1)) // 2**20}", text
     )
-    flags = _ARG_FLAGS.get(command or _COMMAND or "", {})
+    flags = _ARG_FLAGS.get(command, {})
     if flags:
         source = text
 
         def flag(m: re.Match[str]) -> str:  # "machine='x'" -> "--machine 'x'"; "env=." -> "--env."
-            after = source[m.end() : m.end() + 1]
-            return flags[m.group(1)] + ("" if after in ("", " ", ",", ".", ";", ":", ")", "/") else " ")
+            after = source[m.end() : m.end() + 3]
+            if after == "...":
+                return flags[m.group(1)] + " "
+            return flags[m.group(1)] + ("" if after[:1] in ("", " ", ",", ".", ";", ":", ")", "/") else " ")
 
         text = re.sub(rf"(?<![\w.-])({'|'.join(map(re.escape, flags))})=", flag, source)
     return text
@@ -440,7 +484,7 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
         warmup, runs = min(args.warmup, 2), min(args.runs, 5)
     else:
         warmup, runs = args.warmup, args.runs
-    bench_kw: dict[str, Any] = {"processes": args.processes}
+    bench_kw: dict[str, Any] = {"processes": args.processes, "number": args.number}
     if args.threads is not None:
         bench_kw["threads"] = args.threads
     if args.input_dtype:
@@ -1156,6 +1200,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="warmup samples per process, discarded (default 5)")
     r.add_argument("--runs", type=_positive_int("--runs", 2, 100_000), default=10,
                    help="measured samples per process (default 10)")
+    r.add_argument("--number", type=_number_arg, default="auto", metavar="N|auto",
+                   help="calls per timed sample (default auto: calibrated so that timer overhead "
+                   "stays below 1%% of a sample)")
     r.add_argument(
         "--processes", type=_positive_int("--processes", 1, 1024), default=DEFAULT_RUN_PROCESSES,
         metavar="N",

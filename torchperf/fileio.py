@@ -343,7 +343,7 @@ def directory_lock(directory: str | os.PathLike[str], *, purpose: str = "torchpe
         raise OutputLockedError(
             f"output directory {d} is in use by another torchperf process "
             f"({holder or 'holder unknown'}; lock file {path}). Wait for it to finish, or write "
-            "to another directory (torchperf run --output DIR)."
+            "to another directory (another output_dir)."
         ) from None
     try:
         finish_promotion(d)  # a run killed while promoting its staged files: complete it
@@ -384,7 +384,7 @@ def _open_lock_file(path: Path) -> int:
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     remedy = (
         "torchperf did not create it; remove it (it is not a torchperf lock file) or write to "
-        "another directory (torchperf run --output DIR)."
+        "another directory (another output_dir)."
     )
     try:
         fd = os.open(path, flags, 0o666 & ~_UMASK)
@@ -395,7 +395,7 @@ def _open_lock_file(path: Path) -> int:
             ) from None
         raise OutputLockedError(
             f"cannot open lock file {path}: {exc.strerror or exc}. Check that the output "
-            "directory is writable, or write to another directory (torchperf run --output DIR)."
+            "directory is writable, or write to another directory (another output_dir)."
         ) from None
     import stat
 
@@ -506,7 +506,7 @@ def staging_dir(directory: str | os.PathLike[str], *, create: bool = False) -> P
     if os.path.islink(s) or (os.path.lexists(s) and not s.is_dir()):
         raise OutputLockedError(
             f"staging directory {s} is a symbolic link or not a directory; torchperf did not "
-            "create it. Remove it, or write to another directory (torchperf run --output DIR)."
+            "create it. Remove it, or write to another directory (another output_dir)."
         )
     if create:
         s.mkdir(parents=True, exist_ok=True)

@@ -487,7 +487,7 @@ class BenchmarkSuite:
 
         if metric == "accuracy" and self.datasets is None:
             self.not_applicable.setdefault(metric, {})[name] = (
-                "no labelled dataset given (pass datasets=[(X, y)], or --dataset MODULE:ATTR)"
+                "no labelled dataset given (pass datasets=[(X, y)])"
             )
             return
 

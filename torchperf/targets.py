@@ -170,7 +170,7 @@ def load_dataset(spec: str) -> list[Any] | dict[str, Any]:
     ):
         return list(data)
     raise InvalidParameterError(
-        f"--dataset {spec!r} must name an (X, y) pair or a list of them; got "
+        f"dataset {spec!r} must name an (X, y) pair or a list of them; got "
         f"{type(data).__name__}."
     )
 
@@ -211,7 +211,7 @@ def dataset_features(datasets: Any) -> Any:
             break
     raise InvalidParameterError(
         "the dataset holds no (X, y) pair with examples to time the models with; pass "
-        "--input-shape or --example-input as well."
+        "input_shape=... or example_input=... as well."
     )
 
 

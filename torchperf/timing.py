@@ -1113,13 +1113,18 @@ def _iqr_over_median(samples_s: Sequence[float]) -> float | None:
     return iqr_over_median(samples_s)
 
 
-def _stability_warnings(samples_s: Sequence[float], overhead_s: float, number: int) -> list[str]:
+def _stability_warnings(
+    samples_s: Sequence[float], overhead_s: float, number: int, calibrated: bool = False
+) -> list[str]:
     """Stability warnings in the spirit of pyperf's ``format_checks`` and torch's Measurement.
 
     Dispersion is judged robustly, as torch's ``Measurement`` does (IQR / median
     >= 10 %), because results are summarised by the median: a few preempted
     samples inflate the standard deviation (pyperf's criterion) without moving
-    the median.
+    the median. The advice on timer overhead depends on how ``number`` was chosen:
+    a fixed count can be calibrated (``number='auto'``); a calibrated one
+    (``calibrated``) was too small because the calls got faster after calibration
+    (calibration runs before warmup), so a larger fixed count is what helps.
     """
     out: list[str] = []
     spread = _iqr_over_median(samples_s)
@@ -1129,12 +1134,22 @@ def _stability_warnings(samples_s: Sequence[float], overhead_s: float, number: i
             "rerun with more samples or processes, or quiet the machine (see `torchperf doctor`)"
         )
     typical_sample_s = statistics.median(samples_s) * number
-    if typical_sample_s > 0 and overhead_s / typical_sample_s > MAX_OVERHEAD_FRACTION:
-        out.append(
-            f"timer overhead ({overhead_s * 1e9:.0f} ns) is "
-            f"{100 * overhead_s / typical_sample_s:.1f}% of the median sample "
-            f"({typical_sample_s * 1e9:.0f} ns, {number} call(s)): use number='auto'"
+    fraction = overhead_s / typical_sample_s if typical_sample_s > 0 else 0.0
+    if fraction > MAX_OVERHEAD_FRACTION:
+        # calls per sample that would bring the overhead below the target, rounded up to 1-2-5
+        enough = number * fraction / MAX_OVERHEAD_FRACTION
+        suggest = next(n for n in _one_two_five() if n >= enough)
+        head = (
+            f"timer overhead ({overhead_s * 1e9:.0f} ns) is {100 * fraction:.1f}% of the median "
+            f"sample ({typical_sample_s * 1e9:.0f} ns, {number} call(s)"
         )
+        if calibrated:
+            out.append(
+                f"{head}, calibrated by number='auto' before warmup; the calls got faster since): "
+                f"pass a fixed number={suggest}"
+            )
+        else:
+            out.append(f"{head}): pass number='auto' (calibrated) or number={suggest}")
     return out
 
 
@@ -1253,7 +1268,7 @@ def measure(
             f"the stopping rule {stop_rule.protocol} ended before the first sample; "
             "a stopping rule must ask for at least one sample."
         )
-    stability = _stability_warnings(samples, overhead_ns * 1e-9, n_loops)
+    stability = _stability_warnings(samples, overhead_ns * 1e-9, n_loops, calibrated=calibration is not None)
     if not decision.target_reached:
         stability.append(f"stopping rule ended on a budget before its precision target: {decision.reason}")
     info = time.get_clock_info("perf_counter")
@@ -1519,7 +1534,7 @@ def measure_in_processes(
                 proc.join()
                 raise BenchmarkTimeoutError(
                     f"target {name} ran longer than timeout_s={timeout:g} in worker process "
-                    f"{index}; it was killed. Raise timeout_s or make the target faster."
+                    f"{index}; it was killed. Raise timeout_s=... or make the target faster."
                 )
             try:
                 message = parent_conn.recv()

@@ -579,7 +579,7 @@ def load_results(
         if not scope.empty:
             raise ResultsFileError(
                 f"no asv results files under {root} match the scope ({scope.describe()}); "
-                "check --machine/--env against the machine folders and file names."
+                "check machine= and env= against the machine folders and file names."
             )
         raise ResultsFileError(
             f"no asv results files found under {root} (expected <machine>/<hash>-<env>.json); "

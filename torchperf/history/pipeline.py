@@ -293,7 +293,7 @@ def _client(scheduler: Any) -> tuple[Any, bool]:
     except ImportError:
         raise MissingDependencyError(
             "running change-point detection on Dask needs dask.distributed: "
-            "`pip install torchperf[dask]` (or drop --scheduler / TORCHPERF_DASK_SCHEDULER)."
+            "`pip install torchperf[dask]` (or pass scheduler=None and unset TORCHPERF_DASK_SCHEDULER)."
         ) from None
     if isinstance(scheduler, Client):
         return scheduler, False
@@ -402,7 +402,7 @@ def stream_change_points(
     if n_files == 0:
         raise ResultsFileError(
             f"no asv results files under {root} match the scope ({scope.describe()}); "
-            "check the path, --machine and --env, or run `asv run` first."
+            "check the path, machine= and env=, or run `asv run` first."
         )
     info, order_info = _file_info(store, scope, revision_order, asv_config)
     if context is not None:
@@ -459,9 +459,9 @@ def stream_change_points(
             progress("analyse", len(results), total)
 
     if scheduler is not None and memory is None and todo:
+        client, own = _client(scheduler)  # first: a missing dask.distributed is one clear error
         from distributed import as_completed
 
-        client, own = _client(scheduler)
         try:
             info_f = client.scatter(info, broadcast=True)
             futs = {

@@ -140,7 +140,7 @@ class Scope:
                 self._rx[name] = re.compile(pattern)
             except re.error as exc:
                 raise InvalidParameterError(
-                    f"--{name} {pattern!r} is not a valid regular expression ({exc}); "
+                    f"{name}={pattern!r} is not a valid regular expression ({exc}); "
                     "quote it and escape special characters."
                 ) from None
         if self.machine is not None and not isinstance(self.machine, str):
@@ -282,7 +282,7 @@ def _need_pyarrow() -> Any:
     except ImportError:  # pragma: no cover - a dependency
         raise MissingDependencyError(
             "the history cache needs pyarrow; `pip install pyarrow` (a torchperf dependency) "
-            "or pass cache=False / --no-cache."
+            "or pass cache=False."
         ) from None
     return pa
 

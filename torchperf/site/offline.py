@@ -200,7 +200,7 @@ def fetch_package(
         raise MissingDependencyError(
             f"cannot fetch {name}@{version} from the npm registry {base} ({exc}); connect to the "
             f"internet once (or set TORCHPERF_NPM_REGISTRY to a mirror) so it is cached in {folder}, "
-            "or publish without --offline."
+            "or publish with offline=False."
         ) from None
     if integrity != pinned:
         raise MissingDependencyError(
@@ -316,7 +316,7 @@ def vendor_asv_assets(
         raise MissingDependencyError(
             "asv's index.html loads files from the internet that torchperf's offline mode does not "
             f"know: {unknown}. Update torchperf.site.offline.ASSETS for this asv version, or "
-            "publish without --offline."
+            "publish with offline=False."
         )
     # already vendored (second run): make sure the files are still there
     for asset in ASSETS:
