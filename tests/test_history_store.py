@@ -329,3 +329,67 @@ def test_readers_wait_for_an_update_in_another_process(tmp_path):
     holder.release()
     assert p.wait(timeout=120) == 0
     pd.testing.assert_frame_equal(pd.read_pickle(tmp_path / "out.pkl"), expected)
+
+
+@pytest.fixture
+def memory_url():
+    """A fresh store location on fsspec's in-memory filesystem (deleted afterwards)."""
+    fsspec = pytest.importorskip("fsspec")
+    import uuid
+
+    fs = fsspec.filesystem("memory")
+    base = f"/torchperf-test-{uuid.uuid4().hex[:8]}"
+    yield f"memory://{base}/store", fs, base
+    if fs.exists(base):
+        fs.rm(base, recursive=True)
+
+
+def test_store_on_an_fsspec_url_equals_cold_and_updates(tmp_path, memory_url):
+    """cache='memory://...': the same frame as parsing every file; later runs parse only changes."""
+    url, fs, base = memory_url
+    root = _copy(tmp_path)
+    df, w = _load(root, url)
+    plain, w_plain = _load(root, False)
+    pd.testing.assert_frame_equal(df, plain)
+    assert w == w_plain
+    assert fs.isfile(f"{base}/store/manifest.json") and fs.ls(f"{base}/store/groups")
+    assert not (tmp_path / "store").exists()
+    assert HistoryStore(root, url).update().n_parsed == 0
+    target = sorted((root / "fixture-box").glob("*-existing-*.json"))[3]
+    d = json.loads(target.read_text())
+    name = next(iter(d["results"]))
+    d["results"][name][0] = [v * 2 if isinstance(v, float) else v for v in d["results"][name][0]]
+    target.write_text(json.dumps(d))
+    assert HistoryStore(root, url).update().n_parsed == 1
+    df, _ = _load(root, url)
+    pd.testing.assert_frame_equal(df, _load(root, False)[0])
+    # a damaged fragment on the filesystem: rebuilt with one warning, never used
+    frag = fs.ls(f"{base}/store/groups", detail=False)[0]
+    fs.pipe_file(frag, b"not parquet")
+    df, w = _load(root, url)
+    pd.testing.assert_frame_equal(df, _load(root, False)[0])
+    assert sum("CacheRebuiltWarning" in m for m in w) == 1
+
+
+def test_regressions_cli_with_an_fsspec_cache_dir(tmp_path, memory_url, capsys, monkeypatch):
+    """`--cache-dir memory://...`: the findings of --no-cache; cached group and tail results reused."""
+    from torchperf import cli
+    from torchperf.history import pipeline
+
+    url, fs, base = memory_url
+    root = _copy(tmp_path)
+    assert cli.main(["regressions", "--results-dir", str(root), "--no-cache", "--format", "json"]) == 1
+    plain = capsys.readouterr().out
+    assert cli.main(["regressions", "--results-dir", str(root), "--cache-dir", url,
+                     "--format", "json"]) == 1
+    assert capsys.readouterr().out == plain
+    cached = fs.ls(f"{base}/store/results", detail=False)
+    assert any(p.rsplit("/", 1)[-1].startswith("tail-") for p in cached)
+    real = pipeline._group_task
+    calls = []
+    monkeypatch.setattr(pipeline, "_group_task", lambda *a: calls.append(1) or real(*a))
+    assert cli.main(["regressions", "--results-dir", str(root), "--cache-dir", url,
+                     "--format", "json"]) == 1
+    assert capsys.readouterr().out == plain and calls == []
+    assert cli.main(["cache", "clear", "--cache-dir", url]) == 0
+    assert f"removed {url}" in capsys.readouterr().out and not fs.exists(f"{base}/store")

@@ -269,11 +269,11 @@ def _read_result(path: Path) -> GroupCandidates | None:
 def _write_result(path: Path, result: GroupCandidates) -> None:
     from dataclasses import asdict
 
-    from torchperf.fileio import atomic_write_bytes
+    from torchperf.history.store import write_bytes
 
     doc = {"n_series": result.n_series, "change_points": [asdict(c) for c in result.change_points]}
     with contextlib.suppress(OSError):
-        atomic_write_bytes(path, json.dumps(doc, allow_nan=True).encode())
+        write_bytes(path, json.dumps(doc, allow_nan=True).encode())
 
 
 def _prune_results(store: HistoryStore, keep: set[Path]) -> None:

@@ -79,10 +79,14 @@ __all__ = [
     "CacheRebuiltWarning",
     "HistoryStore",
     "Progress",
+    "RemotePath",
     "Scope",
     "cache_root",
     "clear_cache",
     "default_store_dir",
+    "is_url",
+    "store_location",
+    "write_bytes",
 ]
 
 #: Bump when the on-disk layout changes (older stores are rebuilt with one warning).
@@ -192,11 +196,194 @@ def default_store_dir(results_dir: str | os.PathLike[str]) -> Path:
     return cache_root() / f"{name}-{digest}"
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(location: Any) -> bool:
+    """Is ``location`` an fsspec URL (``s3://``, ``gs://``, ``memory://`` ...) rather than a local path."""
+    return isinstance(location, str) and _URL.match(location) is not None
+
+
+class RemotePath:
+    """A file or folder of a store kept on an fsspec filesystem (object storage, ``memory://``).
+
+    The few :class:`pathlib.Path` operations the store uses (``/``, ``name``, ``exists``,
+    ``is_dir``, ``iterdir``, ``glob``, ``read_text``, ``unlink``, ``stat().st_mtime``),
+    plus :meth:`write_bytes` (one object written whole: object stores have no partial
+    writes, which is what the atomic rename gives on a local disk) and :meth:`arrow_fs`
+    (the filesystem as pyarrow sees it, through ``pyarrow.fs.FSSpecHandler``).
+
+    Parameters
+    ----------
+    url : str
+        ``protocol://path``.
+
+    Raises
+    ------
+    MissingDependencyError
+        fsspec is not installed.
+
+    """
+
+    __slots__ = ("_arrow", "fs", "path", "url")
+
+    def __init__(self, url: str, fs: Any = None, path: str | None = None) -> None:
+        if fs is None:
+            try:
+                import fsspec
+            except ImportError:
+                raise MissingDependencyError(
+                    f"the history cache {url} is an fsspec URL: `pip install torchperf[dask]` "
+                    "(fsspec, plus the filesystem's own package such as s3fs or gcsfs), or pass "
+                    "a local --cache-dir."
+                ) from None
+            fs, path = fsspec.core.url_to_fs(url)
+        self.fs = fs
+        self.path = str(path).rstrip("/")
+        self.url = url.rstrip("/")
+        self._arrow: Any = None
+
+    def __truediv__(self, name: str) -> RemotePath:
+        return RemotePath(f"{self.url}/{name}", self.fs, f"{self.path}/{name}")
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"RemotePath({self.url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RemotePath) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # to Dask workers: re-opened from the URL there
+        return (RemotePath, (self.url,))
+
+    @property
+    def name(self) -> str:
+        """The last part of the path."""
+        return self.path.rsplit("/", 1)[-1]
+
+    def exists(self) -> bool:
+        """Whether the object or folder exists."""
+        return bool(self.fs.exists(self.path))
+
+    def is_dir(self) -> bool:
+        """Whether this is a folder (a prefix holding objects)."""
+        return bool(self.fs.isdir(self.path))
+
+    def iterdir(self) -> Iterator[RemotePath]:
+        """The entries of this folder."""
+        for entry in self.fs.ls(self.path, detail=False):
+            yield self / str(entry).rstrip("/").rsplit("/", 1)[-1]
+
+    def glob(self, pattern: str) -> list[RemotePath]:
+        """Entries of this folder matching ``pattern`` (one level)."""
+        import fnmatch
+
+        return [p for p in self.iterdir() if fnmatch.fnmatch(p.name, pattern)]
+
+    def read_bytes(self) -> bytes:
+        """The whole object."""
+        try:
+            return bytes(self.fs.cat_file(self.path))
+        except OSError:
+            raise
+        except Exception as exc:  # some fsspec back ends raise their own types
+            raise OSError(f"{self.url}: {exc}") from exc
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        """The whole object as text."""
+        return self.read_bytes().decode(encoding)
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write the object whole (parent folders are created where the filesystem has them)."""
+        parent = self.path.rsplit("/", 1)[0]
+        with contextlib.suppress(Exception):
+            self.fs.makedirs(parent, exist_ok=True)
+        self.fs.pipe_file(self.path, data)
+
+    def unlink(self, missing_ok: bool = False) -> None:
+        """Delete the object."""
+        if not self.fs.exists(self.path):
+            if missing_ok:
+                return
+            raise FileNotFoundError(self.url)
+        self.fs.rm_file(self.path)
+
+    def rmtree(self) -> None:
+        """Delete this folder and everything under it."""
+        if self.fs.exists(self.path):
+            self.fs.rm(self.path, recursive=True)
+
+    def stat(self) -> Any:
+        """An object with ``st_mtime`` (0 when the filesystem does not say)."""
+        from types import SimpleNamespace
+
+        try:
+            mtime = self.fs.modified(self.path).timestamp()
+        except Exception:
+            mtime = 0.0
+        return SimpleNamespace(st_mtime=mtime)
+
+    def arrow_fs(self) -> Any:
+        """The filesystem as a ``pyarrow.fs.FileSystem`` (``PyFileSystem(FSSpecHandler(fs))``)."""
+        if self._arrow is None:
+            from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+            self._arrow = PyFileSystem(FSSpecHandler(self.fs))
+        return self._arrow
+
+
+StoreDir = Path | RemotePath
+
+
+def store_location(location: str | os.PathLike[str] | RemotePath) -> Path | RemotePath:
+    """A store directory from a local path or an fsspec URL (``s3://bucket/prefix``, ``memory://x``)."""
+    if isinstance(location, RemotePath):
+        return location
+    if is_url(location):
+        return RemotePath(str(location))
+    return Path(location)
+
+
+def write_bytes(path: Path | RemotePath, data: bytes) -> None:
+    """Write a store file: atomically on a local disk, as one whole object on an fsspec filesystem."""
+    if isinstance(path, RemotePath):
+        path.write_bytes(data)
+        return
+    from torchperf.fileio import atomic_write_bytes
+
+    atomic_write_bytes(path, data)
+
+
+def _rmtree(path: Path | RemotePath) -> None:
+    if isinstance(path, RemotePath):
+        path.rmtree()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _as_location(p: str | os.PathLike[str] | RemotePath) -> Path | RemotePath:
+    if isinstance(p, RemotePath):
+        return p
+    return RemotePath(p) if is_url(p) else Path(p)
+
+
+def _parquet_args(p: Path | RemotePath) -> tuple[Any, dict[str, Any]]:
+    """``(source, {"filesystem": ...})`` for pyarrow.parquet readers."""
+    if isinstance(p, RemotePath):
+        return p.path, {"filesystem": p.arrow_fs()}
+    return p, {}
+
+
 def clear_cache(
     results_dir: str | os.PathLike[str] | None = None,
     *,
     cache_dir: str | os.PathLike[str] | None = None,
-) -> list[Path]:
+) -> list[Path | RemotePath]:
     """Delete cached stores.
 
     Parameters
@@ -204,12 +391,13 @@ def clear_cache(
     results_dir : path-like, optional
         Delete the default store of this results directory. Without it (and
         without ``cache_dir``) every store under :func:`cache_root` is deleted.
-    cache_dir : path-like, optional
-        Delete this store directory (it must hold a torchperf manifest).
+    cache_dir : path-like or str, optional
+        Delete this store directory (it must hold a torchperf manifest); an fsspec URL
+        names a store on that filesystem.
 
     Returns
     -------
-    list of pathlib.Path
+    list of pathlib.Path or RemotePath
         The directories deleted.
 
     Raises
@@ -219,7 +407,7 @@ def clear_cache(
 
     """
     if cache_dir is not None:
-        targets = [Path(cache_dir)]
+        targets = [store_location(cache_dir)]
         for t in targets:
             if t.exists() and not (t / _MANIFEST).exists() and not (t / _GROUPS).exists():
                 raise InvalidParameterError(
@@ -233,7 +421,10 @@ def clear_cache(
     out = []
     for t in targets:
         if t.exists():
-            shutil.rmtree(t)
+            if isinstance(t, RemotePath):
+                t.rmtree()
+            else:
+                shutil.rmtree(t)
             out.append(t)
     return out
 
@@ -560,8 +751,11 @@ class HistoryStore:
     ----------
     results_dir : path-like
         The asv results directory.
-    cache_dir : path-like, optional
-        The store directory; default :func:`default_store_dir`.
+    cache_dir : path-like or str, optional
+        The store directory; default :func:`default_store_dir`. An fsspec URL
+        (``s3://bucket/prefix``, ``gs://...``, ``memory://...``; fsspec and the
+        filesystem's package installed) keeps the store on that filesystem: files are
+        written as whole objects, and there is no lock (one writer at a time).
     lock_timeout : float, default 600
         Seconds to wait for another process's update before reading without the cache.
 
@@ -581,7 +775,9 @@ class HistoryStore:
         lock_timeout: float = 600.0,
     ) -> None:
         self.results_dir = Path(results_dir)
-        self.dir = Path(cache_dir) if cache_dir is not None else default_store_dir(results_dir)
+        self.dir: Path | RemotePath = (
+            store_location(cache_dir) if cache_dir is not None else default_store_dir(results_dir)
+        )
         self.lock_timeout = float(lock_timeout)
         self.manifest: dict[str, Any] = {}
         self.entries: dict[str, _FileEntry] = {}
@@ -621,11 +817,15 @@ class HistoryStore:
         return m
 
     def _write_manifest(self) -> None:
-        from torchperf.fileio import atomic_write_json
+        from torchperf.fileio import atomic_write_json, to_jsonable
 
         self.manifest["files"] = {k: e.to_json() for k, e in sorted(self.entries.items())}
         self.manifest["written"] = time.time()
-        atomic_write_json(self.dir / _MANIFEST, self.manifest)
+        if isinstance(self.dir, RemotePath):
+            text = json.dumps(to_jsonable(self.manifest), indent=2, allow_nan=False) + "\n"
+            (self.dir / _MANIFEST).write_bytes(text.encode("utf-8"))
+        else:
+            atomic_write_json(self.dir / _MANIFEST, self.manifest)
 
     def _fresh_manifest(self, n_groups: int) -> dict[str, Any]:
         return {
@@ -650,6 +850,9 @@ class HistoryStore:
         """
         if self._lock_fd is not None:
             return True
+        if isinstance(self.dir, RemotePath):  # object stores have no locks: one writer at a time
+            self._lock_fd = -1
+            return True
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no locking
@@ -671,7 +874,7 @@ class HistoryStore:
     def release(self) -> None:
         """Release the lock taken by :meth:`acquire`."""
         fd, self._lock_fd = self._lock_fd, None
-        if fd is not None:
+        if fd is not None and fd >= 0:
             os.close(fd)  # closing the descriptor releases the flock
 
     def __del__(self) -> None:
@@ -776,7 +979,7 @@ class HistoryStore:
         self.entries = {}
         with contextlib.suppress(FileNotFoundError):
             (self.dir / _MANIFEST).unlink()
-        shutil.rmtree(self.dir / _GROUPS, ignore_errors=True)
+        _rmtree(self.dir / _GROUPS)
 
     def parse(self, scope: Scope | None = None, progress: Progress | None = None) -> pa.Table:
         """Parse every results file in scope into memory, without reading or writing the cache.
@@ -956,14 +1159,12 @@ class HistoryStore:
     def _write_fragment(self, g: int, table: pa.Table) -> str:
         import pyarrow.parquet as pq
 
-        from torchperf.fileio import atomic_write_bytes
-
         pa = _need_pyarrow()
         name = f"g{g:04d}-{uuid.uuid4().hex[:12]}.parquet"
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd", use_dictionary=True,
                        row_group_size=256 * 1024)
-        atomic_write_bytes(self.dir / _GROUPS / name, sink.getvalue().to_pybytes())
+        write_bytes(self.dir / _GROUPS / name, sink.getvalue().to_pybytes())
         return name
 
     def _read_fragments(self, g: int, names: Sequence[str]) -> pa.Table | None:
@@ -979,7 +1180,8 @@ class HistoryStore:
             n = 0
             for name in names:
                 try:
-                    n += pq.ParquetFile(self.dir / _GROUPS / name).metadata.num_rows
+                    src, kw = _parquet_args(self.dir / _GROUPS / name)
+                    n += pq.ParquetFile(src, **kw).metadata.num_rows
                 except Exception as exc:
                     raise _Corrupt(f"its fragment {name} is unreadable ({type(exc).__name__})") from None
             if n != self.manifest["group_rows"].get(g):
@@ -1057,7 +1259,7 @@ class HistoryStore:
                      "env_params", "commit", "date", "env", "hash"],
         )
 
-    def group_paths(self) -> dict[int, list[Path]]:
+    def group_paths(self) -> dict[int, list[Path | RemotePath]]:
         """Fragment paths per series group."""
         return {
             g: [self.dir / _GROUPS / n for n in names]
@@ -1092,8 +1294,8 @@ def read_group(
 
     Parameters
     ----------
-    paths : sequence of path-like
-        Parquet fragments (local paths).
+    paths : sequence of path-like or str
+        Parquet fragments (local paths, or fsspec URLs / :class:`RemotePath`).
     columns : sequence of str, optional
         Columns to read (all when None); ``file_id``, ``row`` and ``benchmark`` are
         always read (they order and filter the rows).
@@ -1120,10 +1322,12 @@ def read_group(
     ids = None if file_ids is None else sorted(set(file_ids))
     tables = []
     for p in paths:
+        loc = _as_location(p)
         try:
-            t = pq.read_table(p, columns=cols)
+            src, kw = _parquet_args(loc)
+            t = pq.read_table(src, columns=cols, **kw)
         except Exception as exc:
-            raise _Corrupt(f"its fragment {Path(p).name} is unreadable ({type(exc).__name__}: {exc})") from None
+            raise _Corrupt(f"its fragment {loc.name} is unreadable ({type(exc).__name__}: {exc})") from None
         tables.append(filter_rows(t, file_ids=ids, bench_scope=bench_scope))
     if not tables:
         return _schema().empty_table() if cols is None else _schema().empty_table().select(cols)

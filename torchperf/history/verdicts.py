@@ -858,7 +858,7 @@ def _cached_tail(
     key = None
     if store_dir is not None:
         key = _tail_key(files, ctx, scope, n, {"tail": tail, "fdr": fdr, "min_effect": min_effect})
-    path = None if key is None else Path(store_dir) / "results" / f"tail-{key}.json"
+    path = None if key is None else store_dir / "results" / f"tail-{key}.json"
     if path is not None:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -872,11 +872,11 @@ def _cached_tail(
     if path is not None:
         import contextlib
 
-        from torchperf.fileio import atomic_write_bytes
+        from torchperf.history.store import write_bytes
 
         doc = {"findings": [_finding_json(f) for f in found], "benchmarks": names}
         with contextlib.suppress(OSError, TypeError, ValueError):
-            atomic_write_bytes(path, json.dumps(doc, allow_nan=True).encode())
+            write_bytes(path, json.dumps(doc, allow_nan=True).encode())
     return found, names
 
 
