@@ -303,3 +303,27 @@ def test_flags_named_by_the_mapping_exist():
     every = set().union(*options.values())
     for _, text in cli._FLAG_ADVICE:
         assert set(re.findall(r"--[a-z][a-z-]*", text)) <= every, text
+
+
+def test_report_notes_and_caveats(tmp_path, capsys, monkeypatch):
+    """Notes written into findings and reports name arguments; the CLI's summary, flags."""
+    from torchperf import BenchmarkResult, compare_results, save_run
+    from torchperf.report import collect_warnings
+
+    rng = np.random.default_rng(0)
+    a, b = (BenchmarkResult("latency", 1e-3 * rng.lognormal(0, 0.8, 12), {}, unit="s") for _ in "ab")
+    caveat = compare_results(a, b, metric="latency").caveat
+    _python_says(caveat, names=("processes >= 2",), flags=("--processes",))
+    assert "(measure with --processes 2 or more)" in cli._cli_advice(caveat, "run")
+    assert "`torchperf run --processes 2` or more" in cli._cli_advice(caveat, "compare")
+    path = save_run(tmp_path / "results.json", {"latency": {"a": a, "b": b}}, models=["a", "b"])
+    from torchperf import load_run
+
+    notes = " ".join(n["message"] for n in collect_warnings(load_run(path)))
+    _python_says(notes, names=("measurement_runs",), flags=("--runs",))
+    assert "or raise --runs)." in cli._cli_advice(notes, "run")
+    assert "`torchperf run --runs N`" in cli._cli_advice(notes, "report")
+    # the flag the timer-overhead advice names is one of `torchperf run`
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = cli_run(["run", "--help"], capsys)
+    assert code == 0 and "--number N|auto" in out

@@ -144,7 +144,7 @@ def test_revisions_filtered_by_machine_and_env(tmp_path, capsys):
     cli.main([*base, "--machine", "box2"])
     rows = json.loads(capsys.readouterr().out)
     assert rows and {r["machine"] for r in rows} == {"box2"} and len(rows) == 2 * len(every) // 3
-    cli.main([*base, "--machine", "box2", "--env", "slow$"])
+    cli.main([*base, "--machine", "box2", "--environment", "slow$"])  # asv compare's spelling
     rows = json.loads(capsys.readouterr().out)
     assert rows and {(r["machine"], r["env"]) for r in rows} == {("box2", "virtualenv-py3.11-slow")}
     assert cli.main([*base, "--machine", "nope"]) == 2

@@ -206,6 +206,10 @@ _FLAG_ADVICE: tuple[tuple[str, str], ...] = (
     ("(or pass scheduler=None and unset TORCHPERF_DASK_SCHEDULER)",
      "(or drop --scheduler and unset TORCHPERF_DASK_SCHEDULER)"),
     ("or publish with offline=False.", "or publish without --offline."),
+    ("(measure with processes >= 2)", "(measure with `torchperf run --processes 2` or more)"),
+    ("or raise measurement_runs).", "or measure more samples: `torchperf run --runs N`)."),
+    ("; pass lower_is_better=True or False.", ": the results disagree on its direction; re-run "
+     "the benchmark that wrote them."),
 )  # fmt: skip
 
 #: Phrases rewritten for one command only (where its flags are what applies).
@@ -216,6 +220,10 @@ _COMMAND_ADVICE: dict[str, tuple[tuple[str, str], ...]] = {
          "(--processes)"),
         ("Use the same settings, another output_dir, or resume=False.",
          "Use the same --warmup and --runs, another --output DIR, or drop --resume."),
+        ("(measure with processes >= 2)", "(measure with --processes 2 or more)"),
+        ("or raise measurement_runs).", "or raise --runs)."),
+        ("take more measurements for a 95% interval", "take more measurements (--runs) for a 95% "
+         "interval"),
     ),
 }  # fmt: skip
 
@@ -239,12 +247,12 @@ _COMMAND: str | None = None
 def _cli_advice(text: str, command: str | None = None) -> str:
     """Rewrite a library message's advice in terms of the CLI's flags.
 
-    Phrases of :data:`_FLAG_ADVICE` are replaced for every command, those of
-    :data:`_COMMAND_ADVICE` and the ``arg=`` spellings of :data:`_ARG_FLAGS` only for
-    the command that has the flag (default: the one running).
+    Phrases of :data:`_COMMAND_ADVICE` (first) and the ``arg=`` spellings of
+    :data:`_ARG_FLAGS` only for the command that has the flag (default: the one
+    running); phrases of :data:`_FLAG_ADVICE` for every command.
     """
     command = command or _COMMAND or ""
-    for lib, flag in (*_FLAG_ADVICE, *_COMMAND_ADVICE.get(command, ())):
+    for lib, flag in (*_COMMAND_ADVICE.get(command, ()), *_FLAG_ADVICE):
         text = text.replace(lib, flag)
     text = re.sub(
         r"memory_limit_bytes=(\d+)", lambda m: f"--memory-limit-mb {int(m.group(1)) // 2**20}", text
@@ -1286,8 +1294,9 @@ def build_parser() -> argparse.ArgumentParser:
         "asv's machine name) recorded with each result for results files",
     )
     c.add_argument(
-        "--env", metavar="REGEX",
-        help="compare only environments matching REGEX: asv's environment name for revisions; "
+        "--env", "--environment", dest="env", metavar="REGEX",
+        help="compare only environments matching REGEX (--environment: asv compare's spelling): "
+        "asv's environment name for revisions; "
         "py<version>-numpy<version>, the Python executable or asv's environment name for "
         "results files",
     )
