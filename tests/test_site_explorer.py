@@ -317,3 +317,25 @@ def test_explorer_tooltip_shows_injected_names_as_text(page, payload):
     assert seen["hovered"]["tip"].split("\n")[0] == EVIL2
     assert evil_img == 0
     assert tool._problems_of(seen["events"], "file://")["dialogs"] == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_explorer_scale_command_measures_weight_and_load_time(tmp_path, capsys):
+    """`tools/check_site.py --explorer-scale DIR --revisions N` (docs/site.md), small N."""
+    tool = _tool()
+    if tool.find_chromium() is None:
+        pytest.skip("Chromium not installed; run tools/install-chromium.sh")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = tool.main(["--explorer-scale", str(tmp_path / "scale"), "--revisions", "8", "--json"])
+    assert code == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["revisions"] == 8 and m["points"] == 8 * 2 * 11
+    page = tmp_path / "scale" / "html" / "torchperf" / "pareto-history.html"
+    assert m["html_bytes"] == page.stat().st_size and m["page_bytes"] == m["html_bytes"] + m["js_bytes"]
+    assert 0 < m["json_bytes"] < m["html_bytes"]
+    assert len(m["load_ms_all"]) == 3 and all(v > 0 for v in m["load_ms_all"])
+    assert m["ready_ms"] > 0 and m["render_ms"] > 0
+    # a second run into the same folder is refused rather than mixed with the first
+    assert tool.main(["--explorer-scale", str(tmp_path / "scale")]) == 2

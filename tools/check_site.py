@@ -6,6 +6,8 @@ Usage::
     python tools/check_site.py .asv/html                  # check an existing site
     python tools/check_site.py --demo /tmp/site-demo      # build a synthetic history, publish, check
     python tools/check_site.py .asv/html --json           # machine-readable result
+    python tools/check_site.py --explorer-scale /tmp/x --revisions 2000   # weight and load time of
+                                                          # pareto-history.html over a long history
 
 What it does
 ------------
@@ -570,6 +572,88 @@ def build_demo_site(root: str | os.PathLike[str], *, offline: bool = True, commi
     return html
 
 
+#: The zoo's variants (torchperf.zoo), for histories shaped like the real one.
+ZOO_MODELS = ("mlp", "mlp-int8", "mlp-pruned50", "mlp-pruned90", "mlp-pruned90-sparse", "mlp-lowrank",
+              "cnn-naive", "cnn-im2col", "attn-nocache", "attn-kvcache", "mlp-torch")
+
+
+def measure_explorer(
+    root: str | os.PathLike[str],
+    *,
+    revisions: int = 2000,
+    loads: int = 3,
+    chromium: str | None = None,
+    timeout_s: float = 120.0,
+) -> dict[str, Any]:
+    """Page weight and load time of ``pareto-history.html`` over a long synthetic history.
+
+    Writes a SYNTHETIC history (:func:`make_demo_history`: ``revisions`` commits, the zoo's 11
+    model names, 2 environments, 8 raw samples per latency) into ``root``, loads it
+    (:func:`torchperf.history.load_results`), times the payload
+    (:func:`torchperf.site.explorer.pareto_history_payload`) and :func:`torchperf.site.pages.build_pages`
+    (2 per-revision pages, 3 revisions of small multiples), then opens the page from ``file://``
+    in headless Chromium (network blocked) ``loads`` times with a fresh browser each time and
+    drives it (:func:`explore`). Returns the sizes (bytes) and times (seconds / milliseconds).
+    """
+    import statistics
+    import warnings
+
+    sys.path.insert(0, str(ROOT))
+    from torchperf.history import load_results
+    from torchperf.site.explorer import pareto_history_payload, payload_json
+    from torchperf.site.pages import build_pages
+
+    exe = find_chromium(chromium)
+    if exe is None:
+        raise BrowserError("Chromium not found; run tools/install-chromium.sh (apt-get install chromium).")
+    root = Path(root)
+    out: dict[str, Any] = {"revisions": revisions, "models": len(ZOO_MODELS), "environments": 2}
+    t = time.perf_counter()
+    repo = make_demo_history(root / "repo", commits=revisions, models=ZOO_MODELS, regress_at=revisions // 2)
+    out["history_s"] = time.perf_counter() - t
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = time.perf_counter()
+        df = load_results(repo / "results")
+        out["load_results_s"] = time.perf_counter() - t
+        out["rows"] = len(df)
+        t = time.perf_counter()
+        payload = pareto_history_payload(df, error_rate_examples=360)
+        out["payload_s"] = time.perf_counter() - t
+        out["json_bytes"] = len(payload_json(payload).encode("utf-8"))
+        out["points"] = sum(len(s["model"]) for s in payload["series"])
+        pages = root / "html" / "torchperf"
+        t = time.perf_counter()
+        build_pages(df, pages, pareto_revisions=2, history_revisions=3, error_rate_examples=360)
+        out["build_pages_s"] = time.perf_counter() - t
+    page = pages / "pareto-history.html"
+    out["html_bytes"] = page.stat().st_size  # the JSON block included
+    out["js_bytes"] = (pages / "assets" / "pareto-explorer.js").stat().st_size
+    out["images_bytes"] = sum(f.stat().st_size for f in (pages / "img").glob("history-*.png"))
+    out["page_bytes"] = out["html_bytes"] + out["js_bytes"]
+    runs = []
+    for _ in range(loads):
+        browser = CdpPipe(exe, CHROMIUM_FLAGS, window_size=(1300, 1000), timeout_s=timeout_s,
+                          profile_prefix="torchperf-explorer-measure-")
+        try:
+            browser.attach_new_page(("Page", "Runtime", "Log", "Network"))
+            seen = explore(browser, page.as_uri(), timeout_s=timeout_s)
+        finally:
+            browser.close()
+        problems = _problems_of(seen.pop("events", []), "file://")
+        if not seen.get("ready") or any(problems[k] for k in ("console_errors", "dialogs", "external_requests")):
+            raise BrowserError(f"the explorer did not work: ready={seen.get('ready')}, {problems}")
+        if seen["after_home"]["revision"] != payload["commits"][0] or seen["after_end"]["revision"] != payload["commits"][-1]:
+            raise BrowserError("the explorer did not step through the revisions")
+        runs.append(seen)
+    for key in ("load_ms", "ready_ms", "step_ms", "render_ms"):
+        vals = [float(r[key]) for r in runs]
+        out[key] = statistics.median(vals)
+        out[key + "_all"] = vals
+    out["loadavg"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("html_dir", nargs="?", help="site written by asv publish + torchperf publish")
@@ -579,7 +663,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--screenshots", metavar="DIR", help="write a full-page PNG of every page here")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--explorer-scale", metavar="DIR", help="measure pareto-history.html over a synthetic "
+                        "history of --revisions revisions written into DIR (must not exist)")
+    parser.add_argument("--revisions", type=int, default=2000, help="revisions of --explorer-scale (default 2000)")
     args = parser.parse_args(argv)
+    if args.explorer_scale:
+        if Path(args.explorer_scale).exists():
+            print(f"error: {args.explorer_scale} exists; give a new directory", file=sys.stderr)
+            return 2
+        try:
+            m = measure_explorer(args.explorer_scale, revisions=args.revisions, chromium=args.chromium,
+                                 timeout_s=args.timeout)
+        except BrowserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(m, indent=2))
+            return 0
+        kb = 1000
+        print(f"history: {m['revisions']} revisions x {m['environments']} environments x {m['models']} models "
+              f"({m['rows']} rows; written in {m['history_s']:.1f} s, loaded in {m['load_results_s']:.1f} s)")
+        print(f"payload: {m['points']} points, JSON {m['json_bytes'] / kb:,.0f} kB, built in {m['payload_s']:.1f} s; "
+              f"build_pages {m['build_pages_s']:.1f} s")
+        print(f"page weight: {m['page_bytes'] / kb:,.0f} kB = HTML {m['html_bytes'] / kb:,.0f} kB (JSON included) "
+              f"+ JS {m['js_bytes'] / kb:,.1f} kB; static images {m['images_bytes'] / kb:,.0f} kB")
+        print(f"Chromium, file://, median of {len(m['load_ms_all'])} fresh loads: load event {m['load_ms']:.0f} ms, "
+              f"explorer ready {m['ready_ms']:.0f} ms; a step (key press to redraw) {m['step_ms']:.1f} ms, "
+              f"redraw alone {m['render_ms']:.2f} ms")
+        print(f"load average: {' '.join(m['loadavg'] or [])}")
+        return 0
     if bool(args.html_dir) == bool(args.demo):
         parser.print_usage(sys.stderr)
         print("error: give HTML_DIR or --demo DIR", file=sys.stderr)

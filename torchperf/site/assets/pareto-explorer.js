@@ -66,8 +66,16 @@
     return out;
   };
 
-  // axis over every revision of the series (values and bounds), log when the span exceeds 20x
+  // axis over every revision of the series (values and bounds), log when the span exceeds 20x;
+  // computed once per series and metric (a scan of every row), then reused by every redraw
   Explorer.prototype.axis = function (metric) {
+    var key = this.series + "/" + metric;
+    if (!this.axes) this.axes = {};
+    if (!this.axes[key]) this.axes[key] = this.scanAxis(metric);
+    return this.axes[key];
+  };
+
+  Explorer.prototype.scanAxis = function (metric) {
     var s = this.s(), lo = Infinity, hi = -Infinity, cols = [metric, metric + "_lo", metric + "_hi"];
     for (var c = 0; c < 3; c++) {
       var col = s[cols[c]];
