@@ -175,3 +175,20 @@ def test_every_exported_load_convert_pair_composes(runs, tmp_path):
     df = load_results(DATA / "asv-real" / "results", cache=False)
     commits = list(dict.fromkeys(df.sort_values("revision")["commit"]))
     assert compare_revisions(df, commits[-2], commits[-1])
+
+
+def test_docs_history_compare_scope_command_runs_as_written(capsys, monkeypatch):
+    """docs/history.md's `compare --machine --env --format csv` command, run as written."""
+    import re
+    import shlex
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "history.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- example:compare-scope -->\n```\n(.*?)\n```", text, re.S).group(1)
+    argv = shlex.split(block)
+    assert argv[0] == "torchperf"
+    monkeypatch.chdir(root)
+    assert cli.main(argv[1:]) in (0, 1)
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(frame) == 19 and set(frame["machine"]) == {"fixture-box"}
+    assert frame["env"].str.contains("py_root").all()
