@@ -33,7 +33,7 @@ Payload (``schema`` ``"torchperf.pareto_explorer"``, ``schema_version`` 1)::
                                [number or null per row]   null bounds: no interval (exact value)
                    status_error_rate, status_peak_memory:
                                [code or null per row]     null: not on that front (value missing)
-                  }, ...]
+                  }, ...]                                 a column null in every row is left out
 
 Front status per revision is :func:`torchperf.pareto.pareto_front` of
 that revision's :func:`torchperf.site.pages.pareto_data` with
@@ -218,9 +218,11 @@ def pareto_history_payload(
         if not rev:
             continue
         offset.append(len(cols["model"]))
+        # a column that is null in every row (exact peak memory has no bounds) is left out
+        kept = {k: v for k, v in cols.items() if any(x is not None for x in v)}
         series.append({
             "machine": machine, "env": env, "label": label, "batch": batch_s,
-            "rev": rev, "offset": offset, "cl": cls, **cols,
+            "rev": rev, "offset": offset, "cl": cls, **kept,
         })
     return {
         "schema": SCHEMA,

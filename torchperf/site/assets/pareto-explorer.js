@@ -55,7 +55,7 @@
 
   // value of column `col` at row `r` in the metric's unit (null when missing)
   Explorer.prototype.val = function (col, r, metric) {
-    var v = this.s()[col][r];
+    var c = this.s()[col], v = c ? c[r] : null;  // a column null in every row is left out
     return v === null || v === undefined ? null : v * this.metric[metric].scale;
   };
 
@@ -78,7 +78,7 @@
   Explorer.prototype.scanAxis = function (metric) {
     var s = this.s(), lo = Infinity, hi = -Infinity, cols = [metric, metric + "_lo", metric + "_hi"];
     for (var c = 0; c < 3; c++) {
-      var col = s[cols[c]];
+      var col = s[cols[c]] || [];
       for (var r = 0; r < col.length; r++) {
         var v = col[r];
         if (v === null) continue;
@@ -128,7 +128,7 @@
   }
 
   Explorer.prototype.panel = function (x, y) {
-    var s = this.s(), self = this, sc = s["status_" + y];
+    var s = this.s(), self = this, sc = s["status_" + y] || [];
     var ax = this.axis(x), ay = this.axis(y);
     var X = scaler(ax, M.l, W - M.r), Y = scaler(ay, H - M.b, M.t);
     var mx = this.metric[x], my = this.metric[y];
@@ -222,7 +222,7 @@
   }
 
   Explorer.prototype.tipText = function (r, x, y) {
-    var s = this.s(), st = s["status_" + y][r], cl = s.cl[this.pos];
+    var s = this.s(), st = (s["status_" + y] || [])[r], cl = s.cl[this.pos];
     return [
       this.d.models[s.model[r]],
       "revision " + this.revText(this.pos),
@@ -250,7 +250,7 @@
       tr.appendChild(html("td", self.d.models[s.model[r]]));
       ["latency", "error_rate", "peak_memory"].forEach(function (m) { tr.appendChild(html("td", range(self, r, m))); });
       self.d.fronts.forEach(function (f) {
-        var st = s["status_" + f[1]][r];
+        var st = (s["status_" + f[1]] || [])[r];
         tr.appendChild(html("td", st === null || st === undefined ? "n/a" : self.d.status_codes[st]));
       });
       body.appendChild(tr);
@@ -267,7 +267,7 @@
       " \u00b7 batch " + (s.batch === null ? "n/a" : s.batch) + " \u00b7 " + Math.round(s.cl[this.pos] * 100) + " % CI";
     while (panels.firstChild) panels.removeChild(panels.firstChild);
     this.d.fronts.forEach(function (f) {
-      var has = s[f[1]].some(function (v) { return v !== null; });
+      var has = (s[f[1]] || []).some(function (v) { return v !== null; });
       if (has) panels.appendChild(self.panel(f[0], f[1]));
     });
     this.table();
