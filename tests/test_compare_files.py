@@ -150,3 +150,37 @@ def test_revisions_filtered_by_machine_and_env(tmp_path, capsys):
     assert cli.main([*base, "--machine", "nope"]) == 2
     err = capsys.readouterr().err
     assert "--machine 'nope'" in err and "machine=" not in err
+
+
+def test_two_asv_results_files(tmp_path, capsys):
+    """compare A.json B.json on asv results files: two commits of one environment, or two
+    environments of one commit; --machine/--env must match the files."""
+    res, commits = _asv_two_machines(tmp_path)
+    c1, c2 = commits[-2][:8], commits[-1][:8]
+    f1, f2 = res / "box2" / f"{c1}-virtualenv-py3.11.json", res / "box2" / f"{c2}-virtualenv-py3.11.json"
+    assert cli.main(["compare", str(f1), str(f2), "--no-cache", "--format", "json", "--all"]) in (0, 1)
+    rows = json.loads(capsys.readouterr().out)
+    cli.main(["compare", c1, c2, "--results-dir", str(res), "--no-cache", "--machine", "box2",
+              "--env", "^virtualenv-py3.11$", "--format", "json", "--all"])  # fmt: skip
+    assert rows == json.loads(capsys.readouterr().out) and rows  # the same as by revision
+    # two environments of one commit: the slow one is 2x
+    slow = res / "box2" / f"{c2}-virtualenv-py3.11-slow.json"
+    assert cli.main(["compare", str(f2), str(slow), "--no-cache", "--format", "json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["env"] == "virtualenv-py3.11" and r["env_after"] == "virtualenv-py3.11-slow"
+                        for r in rows)  # fmt: skip
+    assert all(1.9 < r["ratio"] < 2.1 and r["verdict"] == "regression" for r in rows)
+    assert cli.main(["compare", str(f2), str(slow), "--no-cache"]) == 1
+    assert "environment virtualenv-py3.11 -> virtualenv-py3.11-slow at " in capsys.readouterr().out
+    # what cannot be compared, or does not match: exit 2 with one message
+    other = res / "fixture-box" / f2.name
+    run = _run(tmp_path / "run.json", 1.0)
+    for argv, needle in (
+        ([str(f1), str(other)], "different machines"),
+        ([str(f1), str(slow)], "differ in both commit and environment"),
+        ([str(f1), str(run)], "is an asv results file but"),
+        ([str(f1), str(f2), "--machine", "fixture-box"], "--machine 'fixture-box' does not match"),
+        ([str(f1), str(f2), "--env", "slow"], "--env 'slow' does not match"),
+    ):
+        assert cli.main(["compare", *argv, "--no-cache"]) == 2, argv
+        assert needle in capsys.readouterr().err, argv

@@ -771,6 +771,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if p.suffix == ".json" and not p.exists():
             raise UsageError(f"results file {p} does not exist; check the path.")
 
+    asv_a, asv_b = _asv_results_file(a), _asv_results_file(b)
+    if asv_a or asv_b:
+        if not (asv_a and asv_b):
+            one, other = (a, b) if asv_a else (b, a)
+            raise UsageError(
+                f"{one} is an asv results file but {other} is not: pass two asv results files "
+                "(<results_dir>/<machine>/<hash>-<env>.json), two torchperf results.json files, or two "
+                "revisions with --results-dir DIR."
+            )
+        return _compare_asv_files(args, (a, asv_a), (b, asv_b))
+
     def run_like(p: Path) -> bool:  # a results.json, or a run directory holding one
         return p.is_file() or (p.is_dir() and (p / "results.json").is_file())
 
@@ -831,6 +842,96 @@ def cmd_compare(args: argparse.Namespace) -> int:
     findings = compare_revisions(
         df, args.a, args.b, confidence_level=args.confidence_level, fdr=args.fdr
     )
+    return _show_history_findings(args, df, findings)
+
+
+def _asv_results_file(path: Path) -> dict[str, Any] | None:
+    """``commit``, ``env`` and ``results_dir`` of an asv results file; None for anything else."""
+    if not path.is_file() or path.suffix != ".json" or path.name in ("machine.json", "benchmarks.json"):
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+        if '"commit_hash"' not in head and '"env_name"' not in head:
+            return None
+        from torchperf.fileio import read_json
+
+        doc = read_json(path, what="asv results file")
+    except (OSError, TorchperfError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("commit_hash"), str) or "results" not in doc:
+        return None
+    env = doc.get("env_name") or path.stem.split("-", 1)[-1]
+    return {"commit": doc["commit_hash"], "env": str(env), "results_dir": path.parent.parent}
+
+
+def _compare_asv_files(
+    args: argparse.Namespace, a: tuple[Path, dict[str, Any]], b: tuple[Path, dict[str, Any]]
+) -> int:
+    """``compare A.json B.json`` on two asv results files of one results directory.
+
+    Same environment: the two commits are compared (:func:`compare_revisions`); same
+    commit: the two environments (:func:`torchperf.history.compare_environments`). The
+    files' history (the other results of their machine and environments) gives the
+    run-to-run noise. ``--machine`` / ``--env`` must match the files.
+    """
+    from torchperf.history import compare_environments, compare_revisions, load_results
+
+    (pa, fa), (pb, fb) = a, b
+    if fa["results_dir"].resolve() != fb["results_dir"].resolve():
+        raise UsageError(
+            f"{pa} and {pb} are in different asv results directories ({fa['results_dir']} vs "
+            f"{fb['results_dir']}); compare two files of one results directory."
+        )
+    envs = sorted({fa["env"], fb["env"]})
+    df = load_results(fa["results_dir"], cache=_cache_arg(args),
+                      env="^(?:" + "|".join(re.escape(e) for e in envs) + ")$")  # fmt: skip
+    files = df["file"].map(lambda f: str(Path(f).resolve()))
+    machines = []
+    for p in (pa, pb):
+        found = df.loc[files == str(p.resolve()), "machine"]
+        if found.empty:
+            raise UsageError(f"{p} holds no benchmark values torchperf can read; check the file.")
+        machines.append(str(found.iloc[0]))
+    if machines[0] != machines[1]:
+        raise UsageError(
+            f"{pa} and {pb} come from different machines ({machines[0]!r} vs {machines[1]!r}); "
+            "compare two files of one machine."
+        )
+    machine = machines[0]
+    if args.machine is not None and args.machine != machine:
+        raise UsageError(f"--machine {args.machine!r} does not match the files' machine {machine!r}.")
+    if args.env is not None:
+        try:
+            unmatched = [e for e in envs if not re.search(args.env, e)]
+        except re.error as exc:
+            raise UsageError(f"--env {args.env!r} is not a valid regular expression ({exc}).") from None
+        if unmatched:
+            raise UsageError(f"--env {args.env!r} does not match the files' environment {unmatched[0]!r}.")
+    df = df[df["machine"] == machine]
+    if fa["env"] == fb["env"]:
+        findings = compare_revisions(df, fa["commit"], fb["commit"],
+                                     confidence_level=args.confidence_level, fdr=args.fdr)  # fmt: skip
+        args.a, args.b = fa["commit"][:8], fb["commit"][:8]
+        return _show_history_findings(args, df, findings)
+    if fa["commit"] != fb["commit"]:
+        raise UsageError(
+            f"{pa} and {pb} differ in both commit and environment ({fa['commit'][:8]} {fa['env']} vs "
+            f"{fb['commit'][:8]} {fb['env']}); compare two commits of one environment or two "
+            "environments of one commit."
+        )
+    if args.explain:
+        raise UsageError("--explain compares commits; these files are two environments of one commit.")
+    findings = compare_environments(df, fa["env"], fb["env"], fa["commit"],
+                                    confidence_level=args.confidence_level, fdr=args.fdr)  # fmt: skip
+    title = f"environment {fa['env']} -> {fb['env']} at {fa['commit'][:8]} (ratio = B / A)"
+    return _show_history_findings(args, df, findings, title=title)
+
+
+def _show_history_findings(
+    args: argparse.Namespace, df: Any, findings: Sequence[Any], title: str = ""
+) -> int:
+    """Print history findings (table, json or csv) with ``--explain``; the exit status."""
     rows = _finding_rows(findings)
     explained: dict[Any, Any] = {}
     if args.explain:
@@ -846,6 +947,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         shown = rows if args.all else [r for r in rows if r.get("verdict") != "equivalent"]
         from torchperf.history.verdicts import comparison_table
 
+        if title:
+            _out(title)
         _out(comparison_table(shown))
         _out(f"\n{len(rows)} benchmark series compared; {len(rows) - len(shown)} equivalent not shown"
              " (--all shows them).")
