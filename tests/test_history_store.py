@@ -296,6 +296,8 @@ def test_fast_reader_hands_odd_files_to_the_loader(tmp_path):
 def test_a_build_in_many_flushes_is_merged_and_equal(tmp_path, monkeypatch):
     monkeypatch.setattr(store_mod, "GROUP_TARGET_VALUES", 100)
     monkeypatch.setattr(store_mod, "_FLUSH_ROWS", 50)
+    monkeypatch.setattr(store_mod, "_FRAGMENT_MIN_ROWS", 1)
+    monkeypatch.setattr(store_mod, "_SPLIT_ROWS", 20)
     root = _copy(tmp_path)
     store = tmp_path / "s"
     df, _ = _load(root, store)

@@ -24,6 +24,7 @@ Usage::
 
     python tools/history_scale.py [--revisions 2000] [--series 200] [--repeat 3]
     python tools/history_scale.py --store --revisions 1000 --series 500 [--duckdb] [--dask] [--dir DIR]
+    python tools/history_scale.py --store --revisions 2000 --series 10000 --generate-only
     python tools/history_scale.py --revisions 200 --sweep 250 1000 4000
 """
 
@@ -160,42 +161,54 @@ def store_mode(args: argparse.Namespace) -> int:
         size = sum(f.stat().st_size for f in results.rglob("*.json"))
         print(f"wrote {n:,} values in {args.revisions} files ({size / 1e6:.0f} MB of JSON) "
               f"in {time.perf_counter() - t0:.0f} s")
+    if args.generate_only:
+        print(f"results directory: {results}")
+        return 0
     n_values = args.revisions * args.series
     tiny = work / "baseline"
     if not (tiny / "benchmarks.json").exists():
         write_asv_history(tiny, 100, 20)  # small, but every code path of the analysis runs
     cmd = [sys.executable, "-m", "torchperf", "regressions", "--results-dir"]
     print(f"load: {open('/proc/loadavg').read().split()[:3]}")
-    base = min(run_measured([*cmd, str(tiny), "--cache-dir", str(work / "tiny-cache")], env)[2]
-               for _ in range(2))
-    print(f"baseline (interpreter, imports, every code path: 2,000-value history): peak RSS {base:.0f} MB")
 
-    def report(label: str, wall: float, cpu: float, rss: float, code: int, last: str) -> None:
-        per = (rss - base) * 2**20 / n_values
+    def sequence(root: Path, store: Path) -> dict[str, tuple[float, float, float, int, str]]:
+        """cold, warm runs, a new commit, back to the original: (wall, CPU, RSS, exit, stderr)."""
+        out = {}
+        run = [*cmd, str(root), "--cache-dir", str(store)]
+        if not args.keep_cache or root == tiny:
+            shutil.rmtree(store, ignore_errors=True)
+        out["cold (empty cache)"] = run_measured(run, env)
+        for i in range(args.repeat):
+            out[f"warm #{i + 1} (nothing changed)"] = run_measured(run, env)
+        if args.new_commit:
+            files = sorted((root / "scale-box").glob("*-virtualenv-py3.11.json"))
+            doc = json.loads(files[-1].read_text())
+            doc["commit_hash"] = "f" * 40
+            doc["date"] += 3_600_000
+            new = root / "scale-box" / ("f" * 8 + "-virtualenv-py3.11.json")
+            new.write_text(json.dumps(doc))
+            try:
+                out["after one new commit"] = run_measured(run, env)
+            finally:
+                new.unlink()
+            out["back to the original (one deleted)"] = run_measured(run, env)
+        return out
+
+    # The baseline of each step is the same step on a 2,000-value history: the interpreter,
+    # the imports and the shared libraries' pages that step touches (a cold run also loads
+    # the JSON parser and the Parquet writer; a warm run does not).
+    bases = [sequence(tiny, work / "tiny-cache") for _ in range(2)]
+    base = {k: min(b[k][2] for b in bases) for k in bases[0]}
+    print("baseline (the same step on a 2,000-value history: interpreter, imports, code paths): "
+          + ", ".join(f"{k.split(' (')[0]} {v:.0f} MB" for k, v in base.items()))
+    for label, (wall, cpu, rss, code, last) in sequence(results, cache).items():
+        per = (rss - base[label]) * 2**20 / n_values
+        per_warm = (rss - base["warm #1 (nothing changed)"]) * 2**20 / n_values
         print(f"{label:<34} {wall:7.1f} s wall  {cpu:7.1f} s CPU   peak RSS {rss:7.0f} MB   "
-              f"({per:6.1f} B/value above baseline)   exit {code}")
+              f"({per:6.1f} B/value above its baseline, {per_warm:6.1f} above the warm one)   "
+              f"exit {code}")
         if code not in (0, 1):
             print(f"    stderr: {last}")
-
-    if not args.keep_cache:
-        shutil.rmtree(cache, ignore_errors=True)
-    report("cold (empty cache)", *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
-    for i in range(args.repeat):
-        report(f"warm #{i + 1} (nothing changed)",
-               *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
-    if args.new_commit:
-        files = sorted((results / "scale-box").glob("*-virtualenv-py3.11.json"))
-        doc = json.loads(files[-1].read_text())
-        doc["commit_hash"] = "f" * 40
-        doc["date"] += 3_600_000
-        new = results / "scale-box" / ("f" * 8 + "-virtualenv-py3.11.json")
-        new.write_text(json.dumps(doc))
-        try:
-            report("after one new commit", *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
-        finally:
-            new.unlink()
-        report("back to the original (one deleted)",
-               *run_measured([*cmd, str(results), "--cache-dir", str(cache)], env))
     print(f"load: {open('/proc/loadavg').read().split()[:3]}")
     if args.duckdb:
         duckdb_mode(results, cache, work)
@@ -317,6 +330,8 @@ def main() -> int:
     ap.add_argument("--duckdb", action="store_true", help="also compare the store with DuckDB")
     ap.add_argument("--keep-cache", action="store_true", help="do not empty the cache first")
     ap.add_argument("--new-commit", action="store_true", help="also time a run after one new commit")
+    ap.add_argument("--generate-only", action="store_true",
+                    help="only write the asv results directory of --store (for a run timed by hand)")
     ap.add_argument("--dask", action="store_true", help="also time detection on 1 and 2 Dask workers")
     ap.add_argument("--sweep", type=int, nargs="+", metavar="SERIES",
                     help="peak RSS of detection for these numbers of series (at --revisions)")

@@ -97,8 +97,15 @@ _GROUPS = "groups"
 _RACY_NS = 2_000_000_000
 #: Target number of values per series group when a store is built.
 GROUP_TARGET_VALUES = 20_000
-#: Rows buffered across groups before fragments are written during a build.
-_FLUSH_ROWS = 1_000_000
+#: Rows buffered across groups before fragments are written during a build: at least
+#: _FLUSH_ROWS, and enough for _FRAGMENT_MIN_ROWS rows per group (so that a build of many
+#: groups does not write a multitude of tiny fragments), at most _FLUSH_ROWS_MAX. This
+#: bounds the memory of a build (about 400 bytes per buffered row, whatever the history).
+_FLUSH_ROWS = 125_000
+_FRAGMENT_MIN_ROWS = 1_000
+_FLUSH_ROWS_MAX = 1_000_000
+#: Parsed rows collected before they are split into their groups (one sort per batch).
+_SPLIT_ROWS = 65_536
 #: A group with more fragments than this is merged into one at the end of an update.
 _MAX_FRAGMENTS = 4
 
@@ -357,6 +364,12 @@ def write_bytes(path: Path | RemotePath, data: bytes) -> None:
     from torchperf.fileio import atomic_write_bytes
 
     atomic_write_bytes(path, data)
+
+
+def release_memory() -> None:
+    """Give the memory Arrow's allocator keeps for reuse back to the system (after a build)."""
+    with contextlib.suppress(Exception):
+        _need_pyarrow().default_memory_pool().release_unused()
 
 
 def _rmtree(path: Path | RemotePath) -> None:
@@ -1052,11 +1065,13 @@ class HistoryStore:
         buffers: dict[int, list[pa.Table]] = {}
         pending: list[tuple[pa.Table, Any]] = []  # parsed files not yet split into groups
         buffered = 0
+        pending_rows = 0
+        flush_rows = min(_FLUSH_ROWS_MAX, max(_FLUSH_ROWS, _FRAGMENT_MIN_ROWS * n_groups))
         new_frags: dict[int, list[str]] = {}
         new_rows: dict[int, int] = {}
 
         def split_pending() -> None:
-            """Split the parsed files into groups: one concatenation and one sort per flush."""
+            """Split the parsed files into groups: one concatenation and one sort per batch."""
             if not pending:
                 return
             t = pa.concat_tables([p for p, _ in pending]).unify_dictionaries()
@@ -1076,7 +1091,7 @@ class HistoryStore:
                     continue
                 if not final and g in touched_groups:
                     continue  # merged with the old fragments at the end
-                name = self._write_fragment(g, pa.concat_tables(tabs))
+                name = self._write_fragment(g, pa.concat_tables(tabs).unify_dictionaries())
                 new_frags.setdefault(g, []).append(name)
                 new_rows[g] = new_rows.get(g, 0) + sum(t.num_rows for t in tabs)
                 buffers[g] = []
@@ -1097,9 +1112,14 @@ class HistoryStore:
                 entry.groups = sorted({int(g) for g in row_groups})
                 pending.append((table, row_groups))
                 buffered += table.num_rows
+                pending_rows += table.num_rows
             self.entries[rel] = entry
-            if buffered >= _FLUSH_ROWS:
+            if buffered >= flush_rows:
                 flush(final=False)
+                pending_rows = 0
+            elif pending_rows >= _SPLIT_ROWS:
+                split_pending()  # a bounded batch: the split copies only it
+                pending_rows = 0
             if progress is not None:
                 progress("parse", i + 1, len(todo))
         split_pending()
@@ -1127,7 +1147,7 @@ class HistoryStore:
                     m["fragments"].pop(g, None)
                     m["group_rows"].pop(g, None)
             elif tabs:
-                name = self._write_fragment(g, pa.concat_tables(tabs))
+                name = self._write_fragment(g, pa.concat_tables(tabs).unify_dictionaries())
                 new_frags.setdefault(g, []).append(name)
                 new_rows[g] = new_rows.get(g, 0) + sum(t.num_rows for t in tabs)
         for g, names in new_frags.items():
@@ -1146,6 +1166,9 @@ class HistoryStore:
             with contextlib.suppress(FileNotFoundError):
                 (self.dir / _GROUPS / name).unlink()
         self._remove_orphans()
+        buffers.clear()
+        pending.clear()
+        release_memory()
 
     def _choose_groups(self, todo: Sequence[tuple[str, Path, str, Any, Any]]) -> int:
         """Number of series groups for a new store: about GROUP_TARGET_VALUES values each."""
