@@ -211,11 +211,24 @@ def _group_task(
     thresholds: Mapping[str, float],
     detect_kw: Mapping[str, Any],
 ) -> GroupCandidates:
-    """One task: read one group and return its candidates (runs in any process)."""
-    from torchperf.history.changepoints import group_candidates
+    """One task: read one group and return its candidates (runs in any process).
+
+    The series of one benchmark are analysed together (siblings: the same parameters on
+    other machines and environments) and independently of other benchmarks, so the
+    group's frame is analysed one benchmark at a time: the working memory of the scan is
+    that of one benchmark's series, not of the group's.
+    """
+    from torchperf.history.changepoints import GroupCandidates, group_candidates
 
     df = group_frame(source, info, benchmarks, scope, thresholds)
-    return group_candidates(df, **detect_kw)
+    cps: list[ChangePoint] = []
+    n_series = 0
+    for _name, sub in df.groupby("benchmark", observed=True, sort=True):
+        sub.attrs.update(df.attrs)  # asv's regressions_thresholds
+        part = group_candidates(sub, **detect_kw)
+        cps += part.change_points
+        n_series += part.n_series
+    return GroupCandidates(change_points=cps, n_series=n_series)
 
 
 _RESULTS = "results"
