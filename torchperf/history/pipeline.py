@@ -488,8 +488,11 @@ def stream_change_points(
             if own:
                 client.close()
     else:
+        from torchperf.history.store import release_memory
+
         for i in todo:
             done_one(i, _group_task(tasks[i], info, benchmarks, scope, thresholds, kw))
+            release_memory()  # what Arrow kept from reading the group
     if cached:
         _prune_results(store, set(cached.values()))
     store.release()

@@ -1143,6 +1143,8 @@ class HistoryStore:
                     table = pa.concat_tables([t.unify_dictionaries() for t in merged]).unify_dictionaries()
                     m["fragments"][g] = [self._write_fragment(g, table)]
                     m["group_rows"][g] = table.num_rows
+                    del table, merged, old
+                    release_memory()
                 else:
                     m["fragments"].pop(g, None)
                     m["group_rows"].pop(g, None)
