@@ -41,7 +41,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "torchperf.history.*",
     )),
     # rendering: reports of a run, the pages of the asv site
-    ("rendering", ("torchperf.report", "torchperf.site", "torchperf.site.pages", "torchperf.site.offline")),
+    ("rendering", ("torchperf.report", "torchperf.site", "torchperf.site.pages", "torchperf.site.offline",
+                   "torchperf.site.explorer")),
     # the suite: measures, saves, then renders its report
     ("suite", ("torchperf.suite",)),
     # entry points: the CLI, the quickstart, asv's and pytest's plugin hooks, the lazy public facade
