@@ -37,3 +37,42 @@ def test_missing_published_branch_is_named_before_anything_runs(tmp_path, monkey
     monkeypatch.setattr("torchperf.report.summary_table", lambda run: "table")
     with pytest.raises(StepFailed, match="publishes branch 'main'"):
         run_quickstart(tmp_path / "out", say=lambda s: None, show=lambda s: None)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_format_json_and_csv_put_only_the_document_on_stdout(fmt, tmp_path, monkeypatch, capsys):
+    """``torchperf quickstart --format json|csv``: stdout is the machine-readable document
+    (the zoo's results, comparisons, the history's findings, the files), the readable
+    summary goes to stderr; the exit status is the job's."""
+    import io
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    import torchperf.quickstart as qs
+    from torchperf.suite import load_run, results_frame
+
+    saved = Path(__file__).parent / "data" / "run-v0.1" / "results.json"
+
+    def fake(output, *, say, show, progress, record):
+        run = load_run(saved)
+        record["run"] = run
+        show("READABLE TABLE")
+        record["history"] = {"revisions": ["a", "b"], "head_vs_previous": [], "change_points": 0}
+        record["files"] = {"site": "site/index.html"}
+        return 1
+
+    monkeypatch.setattr(qs, "run_quickstart", fake)
+    assert main(["quickstart", "--output", str(tmp_path / "q"), "--format", fmt]) == 1
+    cap = capsys.readouterr()
+    assert "READABLE TABLE" in cap.err and "READABLE TABLE" not in cap.out
+    n = len(results_frame(load_run(saved)["results"]))
+    if fmt == "json":
+        doc = json.loads(cap.out)
+        assert doc["exit_status"] == 1 and doc["history"]["revisions"] == ["a", "b"]
+        assert doc["files"] == {"site": "site/index.html"} and doc["results"]
+        rows = doc["results"]
+    else:
+        rows = pd.read_csv(io.StringIO(cap.out)).to_dict(orient="records")
+    assert {"model", "metric"} <= set(rows[0]) and len(rows) == n > 0

@@ -1206,16 +1206,30 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
     hook, close = _progress_bar("benchmarking the zoo")
 
+    machine = args.format != "table"
+    record: dict[str, Any] = {}
+
     def show(text: str) -> None:
         _flush_warnings()  # measurement warnings, aggregated, above the table they concern
-        _out(text)
+        # --format json|csv: stdout carries only the document; the readable summary goes
+        # to stderr with the progress lines
+        (_err if machine else _out)(text)
 
     try:
-        return run_quickstart(
-            Path(args.output), say=_err, show=show, progress=hook
+        rc = run_quickstart(
+            Path(args.output), say=_err, show=show, progress=hook,
+            **({"record": record} if machine else {}),
         )
     finally:
         close()
+    if machine and "run" in record:
+        doc = {
+            **_run_document(record["run"], record.get("files", {})),
+            "history": record.get("history"),
+            "exit_status": rc,
+        }
+        _emit(args.format, doc["results"], lambda: None, doc)
+    return rc
 
 
 def _format_seconds(value: float | None) -> str:
@@ -1513,6 +1527,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="main job: benchmark the zoo, record asv history for 2 commits x 2 NumPy, publish",
     )
     q.add_argument("--output", "-o", default="torchperf-output")
+    _add_format(q, what="json: the zoo's results and comparisons, the history's HEAD~1 -> HEAD "
+                "findings and the files written; csv: the zoo's results; the readable summary "
+                "then goes to stderr")
     q.set_defaults(func=cmd_quickstart)
     return p
 

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from torchperf.errors import InvalidParameterError, TorchperfError
 from torchperf.fileio import atomic_write_text
@@ -135,6 +136,7 @@ def run_quickstart(
     say: Callable[[str], None],
     show: Callable[[str], None],
     progress: Callable[[int, int, str], None] | None = None,
+    record: dict[str, Any] | None = None,
 ) -> int:
     """Run the main job; return the CLI exit status (0 ok, 1 regressions or failures).
 
@@ -148,6 +150,11 @@ def run_quickstart(
         Receives the results the user asked for (the CLI writes them to stdout).
     progress : callable, optional
         ``progress(completed, total, description)`` of the zoo benchmark.
+    record : dict, optional
+        Filled with what the job produced, for machine-readable output: ``run`` (the zoo
+        run as :func:`torchperf.suite.load_run` returns it), ``history`` (revisions,
+        environments, the HEAD~1 -> HEAD findings as dicts, the number of change points)
+        and ``files`` (report, site, log).
 
     """
     from torchperf.history.loader import load_asv_config
@@ -166,6 +173,8 @@ def run_quickstart(
     # 1. the zoo, measured here and now
     say("== 1/4  benchmarking the model zoo (latency, throughput, accuracy, memory, size)")
     run = run_zoo(output / "run", progress=progress)
+    if record is not None:
+        record["run"] = run
     show(summary_table(run))
     show("")
     for kind, path in sorted(run["files"].items()):
@@ -252,6 +261,20 @@ def run_quickstart(
     show(f"serve  : python -m http.server -d {html_dir} 8080")
     show(f"log    : {log}")
     show(f"done in {time.perf_counter() - started:.0f} s")
+    if record is not None:
+        record["history"] = {
+            "results_dir": str(results_dir),
+            "revisions": [str(c) for c in commits],
+            "environments": [str(e) for e in envs],
+            "head_vs_previous": [f.to_dict() for f in findings],
+            "change_points": len(regressions),
+        }
+        record["files"] = {
+            **{str(k): str(v) for k, v in run["files"].items()},
+            "site": str(html_dir / "index.html"),
+            "log": str(log),
+            "history_summary": str(output / "history-summary.txt"),
+        }
     failed = bool(run.get("failures")) or rc_run != 0
     if rc_run != 0:
         say(f"torchperf: some asv benchmarks failed (asv exit {rc_run}); see {log}")
