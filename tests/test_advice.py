@@ -327,3 +327,15 @@ def test_report_notes_and_caveats(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = cli_run(["run", "--help"], capsys)
     assert code == 0 and "--number N|auto" in out
+
+
+def test_calibration_cap_advice():
+    """calibrate_loops' cap: Python names ``max_number``; ``torchperf run`` (which has no such
+    flag) names ``--number``."""
+    from torchperf.timing import calibrate_loops
+
+    with pytest.warns(Warning, match=r"Raise `max_number`\.") as rec:
+        calibrate_loops(lambda: None, min_sample_s=0.5, max_number=4)
+    msg = str(rec[0].message)
+    out = cli._cli_advice(msg, "run")
+    assert "Pass a fixed --number N above that." in out and "max_number`" not in out.split("reached")[1]

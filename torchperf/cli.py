@@ -224,6 +224,7 @@ _COMMAND_ADVICE: dict[str, tuple[tuple[str, str], ...]] = {
         ("or raise measurement_runs).", "or raise --runs)."),
         ("take more measurements for a 95% interval", "take more measurements (--runs) for a 95% "
          "interval"),
+        ("Raise `max_number`.", "Pass a fixed --number N above that."),
     ),
 }  # fmt: skip
 
