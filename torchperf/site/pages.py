@@ -13,8 +13,10 @@
 * ``pareto-<commit>.html`` -- per revision, the zoo variants' Pareto plots
   (latency vs error rate, latency vs peak memory, with confidence intervals),
   one pair per machine x environment, and the values in a table;
-* ``pareto-history.html`` -- small multiples of the same plots across the last
-  revisions;
+* ``pareto-history.html`` -- the interactive explorer of every revision's fronts
+  (:mod:`torchperf.site.explorer`: embedded JSON, the packaged
+  ``assets/pareto-explorer.js``), then, for readers without JavaScript, the latest
+  values and small multiples of the same plots across the last revisions;
 * ``environments.html`` -- the environments (Python, NumPy, BLAS library,
   version and threads) and, for the same commit, which benchmarks differ
   between two environments (NumPy 1.26 vs 2.x ...);
@@ -28,7 +30,8 @@ parameters, environment names, commit hashes) is HTML-escaped; file names
 derived from them go through :func:`torchperf.fileio.safe_filename` (plus a
 short hash, so two names never share a file); pages carry a
 Content-Security-Policy that forbids every script, so even a missed escape
-could not run code; every file is written atomically.
+could not run code (``pareto-history.html`` allows ``script-src 'self'`` only: its
+packaged file, no inline code); every file is written atomically.
 """
 
 from __future__ import annotations
