@@ -216,3 +216,25 @@ def test_pairwise_check_of_the_newest_revisions_is_cached_by_content(tmp_path, m
     step(1.2)  # a file among the newest revisions changed: compared again
     plain = run(False)[0]
     assert run(store)[0] == plain and len(calls) == 5
+
+
+@pytest.mark.slow
+def test_scale_tool_store_mode_runs_as_documented(tmp_path):
+    """docs/history.md's `history_scale.py --store ... --new-commit` and `--generate-only`, tiny."""
+    import os
+    import subprocess
+    import sys
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "history_scale.py"
+    base = [sys.executable, str(tool), "--store", "--revisions", "30", "--series", "40"]
+    out = subprocess.run([*base, "--generate-only", "--dir", str(tmp_path / "g")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "wrote 1,200 values in 30 files" in out
+    assert len(load_results(tmp_path / "g" / "results", cache=False)) == 1200
+    out = subprocess.run([*base, "--repeat", "1", "--new-commit", "--dir", str(tmp_path / "s")],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "HISTORY_SCALE_STDERR": str(tmp_path / "err")}).stdout
+    for label in ("cold (empty cache)", "warm #1 (nothing changed)", "after one new commit",
+                  "back to the original (one deleted)"):
+        line = next(ln for ln in out.splitlines() if ln.startswith(label))
+        assert "B/value above its baseline" in line and line.rstrip().endswith(("exit 0", "exit 1"))
