@@ -266,6 +266,9 @@ def test_explorer_steps_with_keys_and_shows_tooltips(explored, payload):
     assert seen["after_home"]["revision"] == commits[0] and seen["after_home"]["faint"] == 0
     assert seen["after_end"]["revision"] == commits[-1]
     assert seen["after_steps"]["revision"] == commits[0]  # 50 steps left stop at the first revision
+    # the other environment at the same revision
+    assert seen["series_count"] == 2
+    assert seen["after_series"]["revision"] == commits[-1] and "numpy 2.4.6" in seen["after_series"]["series"]
 
     # the tooltip of mlp at the latest revision: model, revision, values and CIs as the payload has them
     s = payload["series"][0]
@@ -340,3 +343,22 @@ def test_explorer_scale_command_measures_weight_and_load_time(tmp_path, capsys):
     assert m["ready_ms"] > 0 and m["render_ms"] > 0
     # a second run into the same folder is refused rather than mixed with the first
     assert tool.main(["--explorer-scale", str(tmp_path / "scale")]) == 2
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_page_without_javascript_shows_the_static_view(page):
+    tool = _tool()
+    exe = tool.find_chromium()
+    if exe is None:
+        pytest.skip("Chromium not installed; run tools/install-chromium.sh")
+    browser = tool.CdpPipe(exe, tool.CHROMIUM_FLAGS, timeout_s=60, profile_prefix="torchperf-explorer-test-")
+    try:
+        browser.attach_new_page(("Page", "Runtime", "Log", "Network"))
+        seen = tool.without_javascript(browser, page.as_uri())
+    finally:
+        browser.close()
+    assert seen["loaded"]
+    assert not seen["explorer_visible"] and seen["svg"] == 0  # the explorer stays hidden, nothing drawn
+    assert seen["tables"] == 2 and seen["images"] == 4  # latest values per environment, small multiples
+    assert "Static view" in seen["text"] and EVIL in seen["text"]

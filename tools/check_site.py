@@ -403,6 +403,16 @@ def explore(browser: CdpPipe, url: str, *, timeout_s: float = 60.0, hover_model:
     out["after_home"] = _state(browser)
     press(browser, "End")
     out["after_end"] = _state(browser)
+    # another machine x environment keeps the revision shown (when it has it)
+    out["series_count"] = browser.evaluate("document.getElementById('tp-series').options.length")
+    if out["series_count"] > 1:
+        browser.evaluate("(() => { const s = document.getElementById('tp-series'); s.value = '1';"
+                         " s.dispatchEvent(new Event('change')); })()")
+        out["after_series"] = _state(browser)
+        out["after_series"]["series"] = browser.evaluate(
+            "document.getElementById('tp-series').selectedOptions[0].textContent")
+        browser.evaluate("(() => { const s = document.getElementById('tp-series'); s.value = '0';"
+                         " s.dispatchEvent(new Event('change')); })()")
     sel = "#tp-panels svg .pt" + (f"[data-model={json.dumps(hover_model)}]" if hover_model is not None else "")
     out["hovered"] = hover(browser, sel)
     browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": 1, "y": 1})
@@ -424,6 +434,27 @@ def explore(browser: CdpPipe, url: str, *, timeout_s: float = 60.0, hover_model:
     browser.pump(0.2)
     out["events"] = browser.events[start:]
     return out
+
+
+def without_javascript(browser: CdpPipe, url: str, *, timeout_s: float = 60.0) -> dict[str, Any]:
+    """Load ``url`` with JavaScript disabled; return what a reader without scripts sees."""
+    browser.send("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        start = len(browser.events)
+        browser.send("Page.navigate", {"url": url})
+        loaded = browser.wait_for("Page.loadEventFired", timeout_s, since=start)
+        browser.pump(0.3)
+        seen = browser.evaluate(
+            "(() => { const ex = document.getElementById('tp-explorer');"
+            " return {explorer_visible: !!ex && ex.offsetParent !== null, svg: document.querySelectorAll('#tp-explorer svg').length,"
+            " tables: Array.from(document.querySelectorAll('table')).filter((t) => t.offsetParent !== null).length,"
+            " images: Array.from(document.images).filter((i) => i.complete && i.naturalWidth > 0).length,"
+            " text: document.body.innerText}; })()"
+        )
+    finally:
+        browser.send("Emulation.setScriptExecutionDisabled", {"value": False})
+    seen["loaded"] = loaded
+    return seen
 
 
 # --------------------------------------------------------------------------- a synthetic history
