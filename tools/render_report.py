@@ -22,6 +22,9 @@ websocket library, nothing but the standard library), opens the report as a
   ``onload``, ...) or any ``<script>`` element: a report must contain none, so
   user-supplied strings such as ``<img src=x onerror=alert(1)>`` must have been
   escaped into text;
+* the layout: the page's height, how far down the first collapsed section
+  (a closed ``<details>``) starts, i.e. what a reader sees before anything is
+  folded away, and where each element with an ``id`` starts (``layout``);
 * JavaScript dialogs (``alert``/``confirm``/``prompt``) opened by the page and
   requests for anything other than ``file:`` / ``data:`` URLs (a self-contained
   report loads nothing from the network).
@@ -55,6 +58,18 @@ from cdp_pipe import CHROMIUM_FLAGS, DEFAULT_CHROMIUM, BrowserError, CdpPipe
 
 PAGE_PROBE = r"""
 (() => {
+  // where things are, in CSS px from the top of the document (as laid out in the window)
+  const top = (el) => el.getBoundingClientRect().top + window.scrollY;
+  const layout = () => {
+    const closed = document.querySelector('details:not([open])');
+    const ids = {};
+    for (const el of document.querySelectorAll('[id]')) ids[el.id] = top(el);
+    return {
+      first_collapsed_top: closed ? top(closed) : null,
+      collapsed_sections: document.querySelectorAll('details:not([open])').length,
+      ids: ids,
+    };
+  };
   const imgs = Array.from(document.images).map((im) => {
     const r = im.getBoundingClientRect();
     return {alt: im.alt, complete: im.complete, naturalWidth: im.naturalWidth,
@@ -80,6 +95,7 @@ PAGE_PROBE = r"""
     text: document.body ? document.body.innerText : '',
     height: document.documentElement.scrollHeight,
     width: document.documentElement.scrollWidth,
+    layout: layout(),
   };
 })()
 """
@@ -263,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
             f"screenshot {info['screenshot_size'][0]}x{info['screenshot_size'][1]} "
             f"({info['screenshot_colours']} colours)"
         )
+        lay = info["layout"]
+        above = lay["first_collapsed_top"]
+        print(
+            f"page height {info['height']} px at {width} px wide; "
+            + (f"{above:.0f} px above the first of {lay['collapsed_sections']} collapsed sections"
+               if above is not None else "no collapsed section")
+        )  # fmt: skip
         for p in problems:
             print(f"FAIL: {p}")
         if not problems:

@@ -74,10 +74,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CV_WARN_THRESHOLD",
+    "UNSTABLE_KINDS",
     "ReportData",
     "build_report",
     "csv_text",
     "html_escape",
+    "instability",
     "markdown_escape",
     "render_html",
     "render_markdown",
@@ -842,6 +844,9 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
     status = "complete" if run["complete"] else ("INTERRUPTED (partial)" if run["interrupted"] else "incomplete")
     out.append(f"Run created {e(run['created'])}, updated {e(run['updated'])}; status: **{status}**.")
     out.append("")
+    unstable = instability(data)
+    out += _md_overview(data, unstable, figures=bool(images))
+    out += ["## Summary", ""]
     if data["baseline"] is not None:
         out.append(f"Baseline: **{e(data['baseline'])}**. Models: {', '.join(e(m) for m in data['models'])}.")
         out.append("")
@@ -855,12 +860,18 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
             out.append("Pending: " + ", ".join(f"{e(m)} / {e(n)}" for m, n in data["pending"]) + ".")
         out.append("")
 
-    out += ["## Summary", ""]
     rows = _summary_rows(data)
     if rows:
         keys = [k for k, _ in _SUMMARY_HEAD]
         head = [label.replace("95%", cl) for _, label in _SUMMARY_HEAD]
-        out += _md_table(head, [[e(r[k]) for k in keys] for r in rows], "llrrrrrrll")
+        by_key = {(c["metric"], c["model"]): c for c in data["comparisons"]}
+
+        def cell(r: Mapping[str, str], k: str) -> str:
+            c = by_key.get((r["metric"], r["model"]))
+            note = _unstable_note(c, unstable) if k == "verdict" and c is not None else ""
+            return e(r[k]) + (f" ({e(note)})" if note else "")
+
+        out += _md_table(head, [[cell(r, k) for k in keys] for r in rows], "llrrrrrrll")
         note = _coverage_note(rows, cl)
         if note:
             out += ["", e(note)]
@@ -894,7 +905,8 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
                     _fmt_p(c["p_value"]),
                     _fmt_p(c["p_adjusted"]),
                     e(c["method"] or "n/a"),
-                    e(c["verdict"]) + (f" ({e(c['note'])})" if c.get("note") and c["method"] != "exact" else ""),
+                    e(c["verdict"]) + (f" ({e(c['note'])})" if c.get("note") and c["method"] != "exact" else "")
+                    + (f" ({e(_unstable_note(c, unstable))})" if _unstable_note(c, unstable) else ""),
                 ]
             )
         out += _md_table(
@@ -934,6 +946,37 @@ def render_markdown(data: Mapping[str, Any], *, images: Mapping[str, str] | None
         out.append("Not recorded.")
     out.append("")
     return "\n".join(out)
+
+
+def _md_overview(
+    data: Mapping[str, Any], unstable: Mapping[tuple[str, str], str], *, figures: bool = True
+) -> list[str]:
+    """What was compared, the warnings banner (a quote) above the verdicts that matter, contents."""
+    e = markdown_escape
+    cl = _ci_label(data)
+    out = ["## Overview", "", "**Compared:** " + e("; ".join(_compared_facts(data))) + ".", ""]
+    for head, text in _alerts(data, unstable):
+        out += [f"> **{e(head)}** {e(text)}", ""]
+    shown = _verdicts_that_matter(data)
+    out += [f"**Verdicts that matter: {len(shown)} regressions and improvements**", ""]
+    if shown:
+        rows = []
+        for c in shown:
+            note = _unstable_note(c, unstable)
+            p = _fmt_p(c["p_adjusted"]) if c["p_adjusted"] is not None else ("exact" if c["method"] == "exact" else "n/a")
+            rows.append([e(c["model"]), e(c["metric"]), e(str(c.get("baseline") or "")), _fmt_ratio(c["ratio"]),
+                         _fmt_ci(c["ci_low"], c["ci_high"]), e(p),
+                         e(c["verdict"]) + (f" ({e(note)})" if note else "")])  # fmt: skip
+        out += _md_table(["model", "metric", "vs", "ratio", f"{cl} CI", "p (adj.)", "verdict"], rows, "lllrrrl")
+    else:
+        out.append("No regression or improvement: no change passed the significance and noise thresholds.")
+    out.append("")
+    titles = ["Summary", "Comparisons with the baseline", "Pareto set", "Leaderboard (TorchPerf Olympics)",
+              "Figures", "Warnings", "Protocol", "Environment"]  # fmt: skip
+    titles = [t for t in titles if figures or t != "Figures"]
+    anchors = {t: re.sub(r"[^a-z0-9 -]", "", t.lower()).replace(" ", "-") for t in titles}
+    out += ["Contents: " + " · ".join(f"[{t}](#{anchors[t]})" for t in titles), ""]
+    return out
 
 
 def _pareto_lines(p: Any) -> list[tuple[str, str, str, str]]:
@@ -1002,12 +1045,114 @@ def _md_leaderboard(data: Mapping[str, Any]) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- overview (shared)
+
+#: Warning kinds that make a measurement, and every verdict resting on it, "unstable data".
+UNSTABLE_KINDS = frozenset(
+    {"unstable", "spread", "warmup", "UnstableMeasurementWarning", "WarmupNotConvergedWarning"}
+)
+
+_REASONS = {
+    "spread": "min or max far from the mean",
+    "warmup": "warmup never stabilised",
+    "WarmupNotConvergedWarning": "warmup never stabilised",
+    "UnstableMeasurementWarning": "warned while measuring",
+}
+
+
+def instability(data: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """The measurements a reader should not trust blindly, with a short reason.
+
+    Parameters
+    ----------
+    data : Mapping
+        A :func:`build_report` result.
+
+    Returns
+    -------
+    dict
+        ``{(metric, model): reason}`` for every measurement with a warning of a kind in
+        :data:`UNSTABLE_KINDS` (coefficient of variation above :data:`CV_WARN_THRESHOLD`,
+        min or max 50 % from the mean, a warmup that never stabilised, an
+        ``UnstableMeasurementWarning`` raised while measuring); the reason leads with the
+        CV when it is above the threshold, e.g. ``"CV 61%, min or max far from the mean"``.
+
+    """
+    results = data["run"]["results"]
+    found: dict[tuple[str, str], list[str]] = {}
+    for w in data["warnings"]:
+        if w["kind"] not in UNSTABLE_KINDS or not w["metric"] or not w["model"]:
+            continue
+        key = (str(w["metric"]), str(w["model"]))
+        reasons = found.setdefault(key, [])
+        r = results.get(key[0], {}).get(key[1])
+        cv = float(r.cv) if r is not None and r.cv is not None else math.nan
+        text = (
+            f"CV {cv:.0%}"
+            if math.isfinite(cv) and cv > CV_WARN_THRESHOLD
+            else _REASONS.get(w["kind"], "unstable")
+        )
+        if text not in reasons:
+            reasons.append(text)
+    for reasons in found.values():  # the CV first, whichever warning came first
+        reasons.sort(key=lambda t: not t.startswith("CV "))
+    return {k: ", ".join(v) for k, v in found.items()}
+
+
+def _unstable_note(c: Mapping[str, Any], unstable: Mapping[tuple[str, str], str]) -> str:
+    """``"unstable data: mlp-int8 CV 22%; mlp CV 18%"`` for a comparison row, else ``""``."""
+    parts = [
+        f"{who} {unstable[(c['metric'], who)]}"
+        for who in dict.fromkeys((c["model"], c.get("baseline")))
+        if who is not None and (c["metric"], who) in unstable
+    ]
+    return "unstable data: " + "; ".join(parts) if parts else ""
+
+
+def _verdicts_that_matter(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Regressions, then improvements, in the report's metric and model order."""
+    rows = [c for c in data["comparisons"] if c["verdict"] in ("regression", "improvement")]
+    return sorted(rows, key=lambda c: c["verdict"] != "regression")
+
+
+def _compared_facts(data: Mapping[str, Any]) -> list[str]:
+    """Sentences saying what was compared (models, metrics, baselines, protocol, where)."""
+    run = data["run"]
+    facts = dict(data["protocol"])
+    env = dict(data["environment"])
+    metrics = list(run["results"]) or list(run["protocol"].get("metrics") or [])
+    out = [
+        f"{len(data['models'])} model{'s' if len(data['models']) != 1 else ''} on "
+        f"{len(metrics)} metric{'s' if len(metrics) != 1 else ''} ({', '.join(map(str, metrics)) or 'none'})"
+    ]
+    groups = _family_groups(data)
+    if groups:
+        out.append(
+            "each variant against its family's baseline: "
+            + "; ".join(f"{b} ({len(vs)} variant{'s' if len(vs) != 1 else ''})" for b, vs in groups)
+        )
+    elif data["baseline"] is not None:
+        out.append(f"each model against {data['baseline']}")
+    n = facts.get("samples per measurement (n)")
+    if n:
+        out.append(f"n = {n} samples per measurement")
+    rep = str(run["protocol"].get("replication") or "")
+    k = re.search(r"in (\d+) worker processes", rep)
+    if k:
+        out.append(f"{k.group(1)} worker processes per model")
+    elif "one process" in rep:
+        out.append("one process per model")
+    if env.get("machine"):
+        out.append(f"machine {env['machine']}")
+    return out
+
+
 # --------------------------------------------------------------------------- HTML
 
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;max-width:96em;
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:1.2em auto;max-width:96em;
 padding:0 1em;color:#111;line-height:1.45}
-h1{font-size:1.7em;border-bottom:2px solid #333}h2{margin-top:1.6em;border-bottom:1px solid #bbb}
+h1{font-size:1.6em;border-bottom:2px solid #333;margin:.2em 0 .4em}h2{margin-top:1.2em;border-bottom:1px solid #bbb}
 table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em}
 th,td{border:1px solid #999;padding:.25em .6em;vertical-align:top}
 th{background:#e8e8e8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -1018,27 +1163,156 @@ td:first-child{white-space:nowrap}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #ccc}
 figcaption{font-size:.9em;color:#444}ul.warnings li{margin:.2em 0}
 code{background:#f0f0f0;padding:0 .2em}
+#overview h2{margin-top:.6em}#overview p{margin:.3em 0}
+.banner{border:2px solid #a40000;background:#fff1f0;padding:.5em .9em;margin:.6em 0}
+.banner strong{color:#a40000}
+.unstable{color:#a40000;font-weight:normal;display:inline-block}
+nav.toc ol{margin:.2em 0;padding-left:1.6em;columns:2;max-width:48em}
+details.section{border-bottom:1px solid #bbb;margin:.2em 0}
+details.section>summary{cursor:pointer;padding:.3em 0}
+details.section>summary>h2{display:inline;border:0;font-size:1.25em;margin:0}
+details.section>summary .hint{color:#555;font-size:.9em;margin-left:.6em}
 """
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
-def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), cls: Sequence[str] | None = None) -> str:
+def _html_table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric: Sequence[int] = (),
+    cls: Sequence[str] | None = None,
+    extra: Sequence[str] | None = None,
+) -> str:
+    """A table of escaped cells; ``extra[i]`` is trusted HTML appended to row i's last cell."""
     h = html_escape
     parts = ["<table>", "<thead><tr>" + "".join(f"<th>{h(c)}</th>" for c in head) + "</tr></thead>", "<tbody>"]
     for i, row in enumerate(rows):
         cells = []
         for j, c in enumerate(row):
             attr = ' class="num"' if j in numeric else ""
-            cells.append(f"<td{attr}>{h(c)}</td>")
+            tail = extra[i] if extra and j == len(row) - 1 else ""
+            cells.append(f"<td{attr}>{h(c)}{tail}</td>")
         rcls = f' class="{h(cls[i])}"' if cls and cls[i] else ""
         parts.append(f"<tr{rcls}>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table>")
     return "\n".join(parts)
 
 
+def _html_unstable(note: str) -> str:
+    return f' <span class="unstable">({html_escape(note)})</span>' if note else ""
+
+
+def _alerts(data: Mapping[str, Any], unstable: Mapping[tuple[str, str], str]) -> list[tuple[str, str]]:
+    """``(heading, text)`` of everything that limits the verdicts: incomplete run, failures, instability."""
+    run = data["run"]
+    alerts = []
+    if not run["complete"]:
+        done = sum(len(v) for v in run["results"].values())
+        alerts.append(
+            ("Incomplete run.",
+             f"{done} model x metric results were measured; {len(data['pending'])} are still pending.")
+        )  # fmt: skip
+    failed = [w for w in data["warnings"] if w["kind"] == "failure"]
+    if failed:
+        who = sorted({" / ".join(x for x in (w["model"], w["metric"]) if x) for w in failed})
+        alerts.append(
+            (f"{len(failed)} measurement{'s' if len(failed) != 1 else ''} failed:",
+             ", ".join(who[:6]) + (f" and {len(who) - 6} more" if len(who) > 6 else "")
+             + " (causes under Warnings).")
+        )  # fmt: skip
+    if unstable:
+        results = run["results"]
+        measured = sum(len(v) for v in results.values())
+        affected = [c for c in data["comparisons"] if _unstable_note(c, unstable)]
+        worst = sorted(
+            ((float(results[m][mod].cv), m, mod) for (m, mod) in unstable
+             if mod in results.get(m, {}) and math.isfinite(float(results[m][mod].cv))),
+            reverse=True,
+        )  # fmt: skip
+        listed = ", ".join(f"{m} of {mod} ({unstable[(m, mod)]})" for _, m, mod in worst[:4])
+        alerts.append(
+            ("Unstable measurements:",
+             f"{len(unstable)} of {measured} measurements are unstable (CV above "
+             f"{CV_WARN_THRESHOLD:.0%}, pyperf's threshold, or similar warnings)"
+             + (f"; the worst: {listed}" if listed else "")
+             + f". {len(affected)} of the {len(data['comparisons'])} comparisons rest on them, and "
+             "each verdict below that does says 'unstable data'. Close other programs, pin threads "
+             "(--threads 1), measure in several processes or take more samples before acting on them.")
+        )  # fmt: skip
+    return alerts
+
+
+def _html_overview(data: Mapping[str, Any], unstable: Mapping[tuple[str, str], str]) -> str:
+    """The one-screen summary: what was compared, the banner, the verdicts that matter."""
+    h = html_escape
+    run = data["run"]
+    cl = _ci_label(data)
+    parts = ['<section id="overview">']
+    if run["complete"]:
+        status = '<span class="status">complete</span>'
+    else:
+        word = "INTERRUPTED (partial)" if run["interrupted"] else "incomplete"
+        status = f'<span class="status partial">{word}</span>'
+    parts.append(
+        "<p><strong>Compared:</strong> " + h("; ".join(_compared_facts(data))) + ". "
+        f"Run created {h(run['created'])}; status: {status}.</p>"
+    )
+    if data["models"]:
+        parts.append("<p>Models: " + ", ".join(h(m) for m in data["models"]) + ".</p>")
+    # the banner: everything that limits the verdicts below it
+    alerts = [f"<strong>{h(head)}</strong> {h(text)}" for head, text in _alerts(data, unstable)]
+    if alerts:
+        parts.append('<div class="banner" id="banner" role="alert">' + "<br>".join(alerts) + "</div>")
+    # the verdicts that matter
+    shown = _verdicts_that_matter(data)
+    parts.append(f'<h2 id="verdicts">Verdicts that matter: {len(shown)} regressions and improvements</h2>')
+    if shown:
+        rows, cls, extra = [], [], []
+        for c in shown:
+            rows.append(
+                [
+                    c["model"],
+                    c["metric"],
+                    str(c.get("baseline") or ""),
+                    _fmt_ratio(c["ratio"]),
+                    _fmt_ci(c["ci_low"], c["ci_high"]),
+                    _fmt_p(c["p_adjusted"]) if c["p_adjusted"] is not None else ("exact" if c["method"] == "exact" else "n/a"),
+                    c["verdict"],
+                ]
+            )
+            cls.append(c["verdict"])
+            extra.append(_html_unstable(_unstable_note(c, unstable)))
+        parts.append(
+            _html_table(
+                ["model", "metric", "vs", "ratio", f"{cl} CI", "p (adj.)", "verdict"],
+                rows, numeric=(3, 4, 5), cls=cls, extra=extra,
+            )
+        )
+    else:
+        parts.append("<p>No regression or improvement: no change passed the significance and noise thresholds.</p>")
+    counts: dict[str, int] = {}
+    for c in data["comparisons"]:
+        if c["verdict"] not in ("regression", "improvement"):
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    if counts:
+        parts.append(
+            "<p>The other comparisons: "
+            + ", ".join(f"{k} {h(v)}" for v, k in sorted(counts.items()))
+            + ' (all in <a href="#summary">Summary</a> and <a href="#comparisons">Comparisons</a>).</p>'
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None = None) -> str:
     """Render a :func:`build_report` result as one self-contained HTML page.
+
+    The page opens with a one-screen overview (what was compared; a banner with any
+    instability, failure or incomplete-run warning, above the verdicts it affects; the
+    regressions and improvements, each saying *unstable data* inline when it rests on an
+    unstable measurement), then a table of contents, then every section collapsed in a
+    ``<details>`` element (no script: it works offline and under the page's CSP).
 
     Parameters
     ----------
@@ -1057,52 +1331,47 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
     h = html_escape
     run = data["run"]
     cl = _ci_label(data)
-    body: list[str] = ["<h1>torchperf benchmark report</h1>"]
-    if run["complete"]:
-        status = '<span class="status">complete</span>'
-    else:
-        word = "INTERRUPTED (partial)" if run["interrupted"] else "incomplete"
-        status = f'<span class="status partial">{word}</span>'
-    body.append(f"<p>Run created {h(run['created'])}, updated {h(run['updated'])}; status: {status}.</p>")
-    if data["baseline"] is not None:
-        body.append(
-            f"<p>Baseline: <strong>{h(data['baseline'])}</strong>. Models: "
-            + ", ".join(h(m) for m in data["models"])
-            + ".</p>"
-        )
-        if _family_groups(data):
-            body.append(f"<p>{_families_sentence(data, lambda m: f'<strong>{h(m)}</strong>')}</p>")
-    if not run["complete"]:
-        done = sum(len(v) for v in run["results"].values())
-        body.append(f"<p>Completed {done} model &times; metric results; still pending: {len(data['pending'])}.</p>")
-        if data["pending"]:
-            body.append("<p>Pending: " + ", ".join(f"{h(m)} / {h(n)}" for m, n in data["pending"]) + ".</p>")
+    unstable = instability(data)
+    sections: list[tuple[str, str, str, list[str]]] = []  # (id, title, hint, body)
 
-    body.append("<h2>Summary</h2>")
+    body: list[str] = []
+    if data["baseline"] is not None and _family_groups(data):
+        body.append(f"<p>{_families_sentence(data, lambda m: f'<strong>{h(m)}</strong>')}</p>")
+    if not run["complete"] and data["pending"]:
+        body.append("<p>Pending: " + ", ".join(f"{h(m)} / {h(n)}" for m, n in data["pending"]) + ".</p>")
     rows = _summary_rows(data)
     if rows:
         keys = [k for k, _ in _SUMMARY_HEAD]
         head = [label.replace("95%", cl) for _, label in _SUMMARY_HEAD]
+        by_key = {(c["metric"], c["model"]): c for c in data["comparisons"]}
         body.append(
             _html_table(
                 head,
                 [[r[k] for k in keys] for r in rows],
                 numeric=(2, 3, 4, 5, 6, 7, 8),
                 cls=[r["verdict"] if r["verdict"] in ("regression", "improvement") else "" for r in rows],
+                extra=[
+                    _html_unstable(_unstable_note(by_key[(r["metric"], r["model"])], unstable))
+                    if (r["metric"], r["model"]) in by_key else ""
+                    for r in rows
+                ],
             )
-        )
+        )  # fmt: skip
         note = _coverage_note(rows, cl)
         if note:
             body.append(f"<p class=\"note\">{html_escape(note)}</p>")
     else:
         body.append("<p>No results.</p>")
+    sections.append(("summary", "Summary", f"{len(rows)} model × metric rows: medians, CIs, ratios, verdicts", body))
 
-    body.append("<h2>Comparisons with the baseline</h2>")
+    body = []
     if data["comparisons"]:
         first = data["comparisons"][0]
         method = "Holm (family-wise error)" if first["correction"] == "holm" else "Benjamini&ndash;Hochberg (false-discovery rate)"
         body.append(
-            f"<p>Each model vs <strong>{h(data['baseline'])}</strong>: ratio (candidate / baseline; geometric "
+            f"<p>Each model vs <strong>{h(data['baseline'])}</strong>"
+            + (" (or its family's baseline)" if _family_groups(data) else "")
+            + ": ratio (candidate / baseline; geometric "
             "means of the samples or of per-process medians, accuracies paired by example) with the "
             f"{h(cl)} confidence interval of its test (the interval excludes 1 exactly when p &lt; &alpha;), the "
             "test's p-value and the p-value "
@@ -1110,8 +1379,7 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
             "Exact comparisons (no spread in either sample, e.g. model size) carry no p-value and are not in the "
             "family.</p>"
         )
-        crow = []
-        ccls = []
+        crow, ccls, cextra = [], [], []
         for c in data["comparisons"]:
             crow.append(
                 [
@@ -1127,24 +1395,22 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
                 ]
             )
             ccls.append(c["verdict"] if c["verdict"] in ("regression", "improvement") else "")
+            cextra.append(_html_unstable(_unstable_note(c, unstable)))
         body.append(
             _html_table(
                 ["metric", "model", "ratio", "change", f"{cl} CI", "p", "p (adj.)", "test", "verdict"],
-                crow,
-                numeric=(2, 3, 4, 5, 6),
-                cls=ccls,
+                crow, numeric=(2, 3, 4, 5, 6), cls=ccls, extra=cextra,
             )
         )
     else:
         body.append("<p>No comparisons (a single model, or the baseline has no results).</p>")
+    sections.append(("comparisons", "Comparisons with the baseline", f"{len(data['comparisons'])} comparisons with tests and p-values", body))
 
-    body.append("<h2>Pareto set</h2>")
-    shown = False
+    body = []
     for key, title in (("pareto", "latency vs accuracy"), ("pareto_all", "all measured metrics")):
         p = data[key]
         if p is None:
             continue
-        shown = True
         objs = ", ".join(f"{h(o)} ({Direction.parse(d).sense})" for o, d in zip(p.objectives, p.directions, strict=True))
         body.append(
             f"<p><strong>{h(title)}</strong> over {objs}: frontier = "
@@ -1152,30 +1418,34 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
             + ".</p>"
         )
         body.append(_html_table(["model", "status", "rank", "detail"], _pareto_lines(p), numeric=(2,)))
-    if not shown:
+    if not body:
         body.append("<p>Not enough metrics for a Pareto analysis.</p>")
+    front = data["pareto"].members if data["pareto"] is not None else ()
+    sections.append(("pareto", "Pareto set", "frontier: " + (", ".join(front) if front else "see inside"), body))
 
-    body.append("<h2>Leaderboard (TorchPerf Olympics)</h2>")
-    sections = _leader_rows(data)
-    if not sections:
+    body = []
+    board = _leader_rows(data)
+    if not board:
         body.append("<p>No leaderboard (no results).</p>")
-    for title, table in sections:
+    for title, table in board:
         body.append(f"<h3>{h(title)}</h3>")
         if table:
             body.append(_html_table(["rank", "model", "value", "CI", "tied with", "note"], table, numeric=(0, 2, 3)))
         else:
             body.append("<p>No model has the metrics this event needs.</p>")
+    sections.append(("leaderboard", "Leaderboard (TorchPerf Olympics)", f"{len(board)} events", body))
 
     if images:
-        body.append("<h2>Figures</h2>")
+        body = []
         for caption, png in images.items():
             b64 = base64.b64encode(png).decode("ascii")
             body.append(
                 f'<figure><img alt="{h(caption)}" src="data:image/png;base64,{b64}">'
                 f"<figcaption>{h(caption)}</figcaption></figure>"
             )
+        sections.append(("figures", "Figures", f"{len(images)} figures", body))
 
-    body.append("<h2>Warnings</h2>")
+    body = []
     if data["warnings"]:
         items = []
         for w in data["warnings"]:
@@ -1184,14 +1454,26 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
         body.append('<ul class="warnings">' + "".join(items) + "</ul>")
     else:
         body.append("<p>None: every measurement passed the stability checks.</p>")
+    sections.append(("warnings", "Warnings", f"{len(data['warnings'])} warnings", body))
 
-    body.append("<h2>Protocol</h2>")
-    body.append(_html_table(["item", "value"], data["protocol"]))
-    body.append("<h2>Environment</h2>")
-    if data["environment"]:
-        body.append(_html_table(["item", "value"], data["environment"]))
-    else:
-        body.append("<p>Not recorded.</p>")
+    sections.append(("protocol", "Protocol", "warmup, samples, loops, timer, replication, tests",
+                     [_html_table(["item", "value"], data["protocol"])]))
+    sections.append(("environment", "Environment", "machine, Python, NumPy, BLAS, commit",
+                     [_html_table(["item", "value"], data["environment"])] if data["environment"]
+                     else ["<p>Not recorded.</p>"]))  # fmt: skip
+
+    page = ["<h1>torchperf benchmark report</h1>", _html_overview(data, unstable)]
+    page.append(
+        '<nav class="toc" id="contents" aria-label="Contents"><h2>Contents</h2><ol>'
+        + '<li><a href="#overview">Overview and verdicts</a></li>'
+        + "".join(f'<li><a href="#{sid}">{h(title)}</a></li>' for sid, title, _, _ in sections)
+        + "</ol><p class=\"note\">Sections are collapsed: click a heading to open it.</p></nav>"
+    )
+    for sid, title, hint, content in sections:
+        page.append(
+            f'<details class="section" id="{sid}"><summary><h2>{h(title)}</h2>'
+            f'<span class="hint">{h(hint)}</span></summary>\n' + "\n".join(content) + "\n</details>"
+        )
 
     title = "torchperf report" + ("" if run["complete"] else " (partial)")
     return (
@@ -1199,7 +1481,7 @@ def render_html(data: Mapping[str, Any], *, images: Mapping[str, bytes] | None =
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{h(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
+        + "\n".join(page)
         + "\n</body>\n</html>\n"
     )
 
