@@ -124,12 +124,129 @@ def test_publish_progress_hook_sees_every_stage_in_order(tmp_path):
         warnings.simplefilter("ignore")
         publish(html_dir=html, results_dir=fixture / "results", conf_path=fixture / "asv.conf.json",
                 progress=lambda k, n, what: seen.append((k, n, what)))
-    assert [k for k, _, _ in seen] == list(range(7))
+    stages = ["loading asv results", "regressions page", "environments page", "Pareto pages", "hub page",
+              "linking asv's page", "done"]  # fmt: skip
+    firsts = {}
+    for k, _, what in seen:
+        firsts.setdefault(k, what)
+    assert list(firsts) == list(range(7)) and list(firsts.values()) == stages
     assert {n for _, n, _ in seen} == {6}
-    assert [w for _, _, w in seen] == [
-        "loading asv results", "regressions page", "environments page", "Pareto pages", "hub page",
-        "linking asv's page", "done",
-    ]
+    assert [k for k, _, _ in seen] == sorted(k for k, _, _ in seen)  # never backwards
+    # calls inside a stage keep its number and name it first
+    assert all(what.startswith(stages[k]) for k, _, what in seen)
+
+
+def test_publish_reports_progress_within_its_long_stages(tmp_path, monkeypatch):
+    """Each results file parsed (fresh cache) and each Pareto page, not only the 6 stages."""
+    from pathlib import Path
+
+    asv = pytest.importorskip("asv")
+    from torchperf.site.pages import build_pages, publish
+
+    monkeypatch.setenv("TORCHPERF_CACHE_DIR", str(tmp_path / "cache"))  # nothing parsed yet
+    fixture = Path(__file__).parent / "data" / "asv-history"
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "index.html").write_text((Path(asv.__file__).parent / "www" / "index.html").read_text(encoding="utf-8"))
+    seen: list[tuple[int, int, str]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        publish(html_dir=html, results_dir=fixture / "results", conf_path=fixture / "asv.conf.json",
+                progress=lambda k, n, what: seen.append((k, n, what)))
+    files = [w for k, _, w in seen if k == 0 and w.startswith("loading asv results: file ")]
+    n_files = len(list((fixture / "results").rglob("*.json"))) - len(list((fixture / "results").rglob("machine.json"))) - 1
+    assert files[-1] == f"loading asv results: file {n_files}/{n_files}" and len(files) == n_files
+
+    # the Pareto stage: one call per revision page (a zoo history of 3 commits)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_site", Path(__file__).parents[1] / "tools" / "check_site.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    from torchperf.history import load_results
+
+    repo = tool.make_demo_history(tmp_path / "repo", commits=3, environments=1, regress_at=2)
+    pages: list[tuple[int, int, str]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_pages(load_results(repo / "results"), tmp_path / "out", pareto_revisions=0,
+                    progress=lambda k, n, what: pages.append((k, n, what)))
+    per_page = [w for k, _, w in pages if k == 2 and w.startswith("Pareto pages: revision ")]
+    assert [w.split()[3] for w in per_page] == ["1/3", "2/3", "3/3"], pages
+
+
+def test_progress_in_a_log_says_a_silent_step_is_still_running(monkeypatch):
+    """A stage that reports nothing for a while gets a plain line; nothing after close()."""
+    import time
+
+    lines: list[str] = []
+    monkeypatch.setattr(cli, "_err", lines.append)
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: False)
+    hook, close = cli._progress_bar("publishing", unit="stage", heartbeat_s=0.5)
+    hook(1, 6, "regressions page")
+    time.sleep(2.5)
+    close()
+    assert lines[0].startswith("torchperf: publishing 1/6: regressions page (0 s elapsed")
+    beats = [ln for ln in lines[1:] if "still running" in ln]
+    assert beats and all(ln.startswith("torchperf: publishing 1/6: regressions page (") for ln in beats)
+    n = len(lines)
+    time.sleep(1.2)
+    assert len(lines) == n  # the heartbeat stopped with close()
+    # a finished bar does not beat
+    done_lines: list[str] = []
+    monkeypatch.setattr(cli, "_err", done_lines.append)
+    hook, close = cli._progress_bar("benchmarking", heartbeat_s=0.1)
+    hook(2, 2, "done")
+    time.sleep(1.2)
+    close()
+    assert done_lines == [done_lines[0]] and "2/2: done" in done_lines[0]
+
+
+@pytest.mark.parametrize("command", ["run", "publish", "regressions"])
+def test_long_commands_speak_before_their_first_long_step(command, tmp_path, monkeypatch, target):
+    """Progress within seconds, checked by order, not by a clock: a line is on stderr before the
+    first step that can take long (importing targets, parsing the asv results) begins."""
+    from pathlib import Path
+
+    stream: list[str] = []
+    monkeypatch.setattr(cli, "_err", stream.append)
+    monkeypatch.setattr(cli, "_out", lambda text: None)
+    spoken: list[int] = []
+
+    class Reached(Exception):
+        pass
+
+    def first_long_step(*args, **kwargs):
+        if command == "run":  # a slow import: said after 1 s (a failing one keeps its one error line)
+            import time
+
+            time.sleep(1.5)
+        spoken.append(len(stream))
+        raise Reached
+
+    fixture = Path(__file__).parent / "data" / "asv-history"
+    if command == "run":
+        monkeypatch.setattr(cli, "_models_from_targets", first_long_step)
+        argv = ["run", target, "--output", str(tmp_path / "o")]
+    elif command == "publish":
+        pytest.importorskip("asv")
+        import torchperf.history.loader as loader
+
+        monkeypatch.setattr(loader, "load_results", first_long_step)
+        html = tmp_path / "html"
+        html.mkdir()
+        (html / "index.html").write_text("<html><body></body></html>")
+        argv = ["publish", "--html-dir", str(html), "--results-dir", str(fixture / "results")]
+        monkeypatch.chdir(fixture)
+    else:
+        import torchperf.history.store as store
+
+        monkeypatch.setattr(store.HistoryStore, "update", first_long_step)
+        monkeypatch.setattr(store.HistoryStore, "parse", first_long_step)
+        argv = ["regressions", "--results-dir", str(fixture / "results"), "--no-cache"]
+    with pytest.raises(Reached):
+        cli.main(argv)
+    assert spoken and spoken[0] >= 1, stream  # something was said before the long step
 
 
 def test_quickstart_prints_measurement_warnings_above_its_tables(monkeypatch, tmp_path):

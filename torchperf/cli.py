@@ -9,6 +9,7 @@ error (one message, no traceback), 130 interrupted. Library errors
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import math
 import os
@@ -17,7 +18,7 @@ import sys
 import textwrap
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -272,44 +273,89 @@ def _cli_advice(text: str, command: str | None = None) -> str:
     return text
 
 
+@contextlib.contextmanager
+def _say_if_slow(text: str, after_s: float = 1.0) -> Iterator[None]:
+    """Write ``text`` to stderr if the block is still running after ``after_s`` seconds."""
+    import threading
+
+    timer = threading.Timer(after_s, _err, args=(text,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _progress_bar(
-    total_desc: str, unit: str = "task"
+    total_desc: str, unit: str = "task", *, heartbeat_s: float = 10.0
 ) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
     """Progress on stderr driven by the suite's ``progress(completed, total, desc)`` hook.
 
     In a terminal: a tqdm bar. In a log (CI, a pipe), where a bar redrawn with carriage
     returns reads badly: one plain line per task at most every 5 s, and the last one,
-    ``torchperf: benchmarking 3/24: latency of mlp (12 s elapsed, ~84 s left)``.
+    ``torchperf: benchmarking 3/24: latency of mlp (12 s elapsed, ~84 s left)``. Calls with
+    the same ``completed`` and a new ``desc`` report progress inside a step (``publish``:
+    each results file, each page). A step that reports nothing for ``heartbeat_s`` gets a
+    line saying it is still running (in a terminal, the bar's clock keeps ticking), so a
+    long stage never looks hung.
     """
+    import threading
+
     from tqdm import tqdm
 
-    state: dict[str, Any] = {"bar": None, "t0": None, "last": -math.inf}
+    tty = sys.stderr.isatty()
+    lock = threading.Lock()
+    state: dict[str, Any] = {"bar": None, "t0": None, "last": -math.inf, "shown": None, "beat": None}
+    stop = threading.Event()
+
+    def line(completed: int, total: int, desc: str, now: float, extra: str = "") -> None:
+        elapsed = now - state["t0"]
+        left = f", ~{elapsed / completed * (total - completed):.0f} s left" if 0 < completed < total else ""
+        _err(f"torchperf: {total_desc} {completed}/{total}: {display_name(desc, 60)} ({elapsed:.0f} s elapsed{left}{extra})")
+
+    def beat() -> None:
+        while not stop.wait(1.0):
+            with lock:
+                now = time.monotonic()
+                if state["bar"] is not None:
+                    state["bar"].refresh()  # the elapsed time keeps moving in a terminal
+                elif state["shown"] is not None and now - state["last"] >= heartbeat_s:
+                    state["last"] = now
+                    line(*state["shown"], now, ", still running")
 
     def hook(completed: int, total: int, desc: str) -> None:
-        if not sys.stderr.isatty():
+        with lock:
             now = time.monotonic()
             if state["t0"] is None:
                 state["t0"] = now
-            if completed < total and now - state["last"] < 5.0:
+            if state["beat"] is None and completed < total:
+                state["beat"] = threading.Thread(target=beat, name="torchperf-progress", daemon=True)
+                state["beat"].start()
+            state["shown"] = (completed, total, desc) if completed < total else None  # done: no beats
+            if not tty:
+                if completed < total and now - state["last"] < 5.0:
+                    return
+                state["last"] = now
+                line(completed, total, desc, now)
                 return
-            state["last"] = now
-            elapsed = now - state["t0"]
-            left = f", ~{elapsed / completed * (total - completed):.0f} s left" if 0 < completed < total else ""
-            _err(f"torchperf: {total_desc} {completed}/{total}: {display_name(desc, 60)} ({elapsed:.0f} s elapsed{left})")
-            return
-        bar = state["bar"]
-        if bar is None:
-            bar = state["bar"] = tqdm(
-                total=total, desc=total_desc, unit=unit, file=sys.stderr, leave=True,
-                disable=None,
-            )
-        bar.set_postfix_str(desc[:60], refresh=False)
-        bar.n = completed
-        bar.refresh()
+            bar = state["bar"]
+            if bar is None:
+                bar = state["bar"] = tqdm(
+                    total=total, desc=total_desc, unit=unit, file=sys.stderr, leave=True,
+                    disable=None,
+                )
+            bar.set_postfix_str(desc[:60], refresh=False)
+            bar.n = completed
+            bar.refresh()
 
     def close() -> None:
-        if state["bar"] is not None:
-            state["bar"].close()
+        stop.set()
+        if state["beat"] is not None:
+            state["beat"].join(timeout=2.0)
+        with lock:
+            if state["bar"] is not None:
+                state["bar"].close()
 
     return hook, close
 
@@ -452,7 +498,10 @@ def _run_locked(args: argparse.Namespace, out_dir: Path) -> int:
 
         example_input = load_example_input(args.example_input)
     if args.targets:
-        models = _models_from_targets(args.targets)
+        # importing a target's module (torch, a model) can take seconds: say so after 1 s
+        # (a bad target still fails with its one error line)
+        with _say_if_slow(f"torchperf: importing {len(args.targets)} target(s) ..."):
+            models = _models_from_targets(args.targets)
         if args.dataset:
             from torchperf.targets import dataset_features, load_dataset
 
@@ -987,7 +1036,7 @@ def _history_progress() -> tuple[Callable[[str, int, int], None], Callable[[], N
         now = time.monotonic()
         if stage != state["stage"]:
             close()
-            state.update(stage=stage, t0=now, last=now)
+            state.update(stage=stage, t0=now, last=-math.inf)  # a log gets a line when a stage starts
             if tty:
                 desc, unit = labels.get(stage, (stage, "item"))
                 state["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
@@ -999,9 +1048,9 @@ def _history_progress() -> tuple[Callable[[str, int, int], None], Callable[[], N
             return
         state["last"] = now
         elapsed = now - state["t0"]
-        left = elapsed / done * (total - done) if done else float("nan")
+        left = f", ~{elapsed / done * (total - done):.0f} s left" if 0 < done < total else ""
         desc = labels.get(stage, (stage, ""))[0]
-        _err(f"torchperf: {desc}: {done}/{total} ({elapsed:.0f} s elapsed, ~{left:.0f} s left)")
+        _err(f"torchperf: {desc}: {done}/{total} ({elapsed:.0f} s elapsed{left})")
 
     return hook, close
 
@@ -1022,13 +1071,15 @@ def cmd_regressions(args: argparse.Namespace) -> int:
     """
     from torchperf.history.verdicts import assess_results, select_verdicts, verdict_table
 
+    results_dir = _results_dir(args.results_dir)
+    _err(f"torchperf: reading the asv history in {results_dir} ...")  # before the first file is parsed
     hook, close = _history_progress()
     detect: dict[str, Any] = {"fdr": args.fdr}
     if args.min_effect is not None:
         detect["min_effect"] = args.min_effect
     try:
         verdicts, start = assess_results(
-            _results_dir(args.results_dir), since=args.since, cache=_cache_arg(args),
+            results_dir, since=args.since, cache=_cache_arg(args),
             scope=_scope_args(args), scheduler=args.scheduler, progress=hook, **detect,
         )
     finally:

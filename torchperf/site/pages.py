@@ -1040,8 +1040,12 @@ def _fig_html(png: str, svg: str, caption: str, alt: str) -> str:
 def _pareto_pages(
     site: _Site, df: pd.DataFrame, commits: Sequence[str], history: Sequence[str], confidence_level: float,
     error_rate_examples: int | None = None, all_revisions: Sequence[str] | None = None,
+    tick: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """One page per revision in ``commits``; the explorer over ``all_revisions`` and small multiples over ``history``."""
+    """One page per revision in ``commits``; the explorer over ``all_revisions`` and small multiples over ``history``.
+
+    ``tick(what)`` is called before each page (progress within the stage).
+    """
     from torchperf.plots import plot_pareto_history
 
     dates = _dates(df)
@@ -1061,7 +1065,9 @@ def _pareto_pages(
                 data_cache[key] = None
         return data_cache[key]
 
-    for commit in commits:
+    for i, commit in enumerate(commits):
+        if tick is not None:
+            tick(f"revision {i + 1}/{len(commits)} ({commit[:8]})")
         body = [
             f"<p>Commit {_commit_cell(commit, dates.get(commit), inline=True)}. Each point is one zoo variant; "
             "filled markers are on the Pareto frontier (lower latency, lower error rate / memory), "
@@ -1095,6 +1101,8 @@ def _pareto_pages(
         pages.append((commit, name))
 
     # the interactive explorer over every revision, then the static view (no JavaScript needed)
+    if tick is not None:
+        tick(f"explorer over {len(all_revisions or commits)} revisions and small multiples")
     from torchperf.site import explorer
 
     revs = list(all_revisions) if all_revisions is not None else list(history)
@@ -1206,8 +1214,10 @@ def build_pages(
         ``torchperf.__version__``); omitted when ``None``.
     progress : callable, optional
         ``progress(completed, total, description)`` before each of the 4
-        stages (regressions, environments, Pareto pages, hub); the library
-        never prints, the CLI shows it on stderr.
+        stages (regressions, environments, Pareto pages, hub), and within the
+        Pareto stage before each page with the same ``completed`` and a
+        description such as ``"Pareto pages: revision 2/5 (0123abcd)"``; the
+        library never prints, the CLI shows it on stderr.
 
     Returns
     -------
@@ -1243,7 +1253,8 @@ def build_pages(
     commits = zoo_commits if pareto_revisions == 0 else zoo_commits[-pareto_revisions:]
     hist = zoo_commits[-history_revisions:] if history_revisions else []
     stage(2, "Pareto pages")
-    par = _pareto_pages(site, df, commits, hist, confidence_level, error_rate_examples, all_revisions=zoo_commits)
+    par = _pareto_pages(site, df, commits, hist, confidence_level, error_rate_examples, all_revisions=zoo_commits,
+                        tick=lambda what: stage(2, f"Pareto pages: {what}"))
     stage(3, "hub page")
 
     # hub
@@ -1417,7 +1428,10 @@ def publish(
     progress : callable, optional
         ``progress(completed, total, description)`` before each stage (loading
         the results, the stages of :func:`build_pages`, linking, vendoring)
-        and once at the end with ``completed == total`` and ``"done"``.
+        and once at the end with ``completed == total`` and ``"done"``; within
+        the long stages it is called again with the same ``completed`` and a
+        description of the item (``"loading asv results: file 12/340"``, each
+        Pareto page), so a caller can show progress inside a stage.
 
     Returns
     -------
@@ -1455,7 +1469,11 @@ def publish(
             progress(k, total, what)
 
     step(0, "loading asv results")
-    df = load_results(res_p, asv_config=conf)
+
+    def parsed(_stage: str, done: int, n: int) -> None:
+        step(0, f"loading asv results: file {done}/{n}")
+
+    df = load_results(res_p, asv_config=conf, progress=parsed)
     if df.empty:
         raise ResultsFileError(f"asv results in {res_p} hold no benchmark values; run `asv run` first.")
     build_pages(
