@@ -271,3 +271,23 @@ def test_quickstart_prints_measurement_warnings_above_its_tables(monkeypatch, tm
         ("err", "torchperf: UserWarning [cnn, memory]: peak varied"),
         ("out", "FINAL SUMMARY"),
     ]
+
+
+def test_progress_latency_tool_measures_a_command(tmp_path):
+    """tools/progress_latency.py (docs/reports.md's figures) on a short command."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    spec = importlib.util.spec_from_file_location("progress_latency", root / "tools" / "progress_latency.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    env = {**os.environ, "TORCHPERF_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    r = tool.measure([sys.executable, "-m", "torchperf", "regressions", "--results-dir",
+                      str(root / "tests" / "data" / "asv-real" / "results"), "--all"], env=env)
+    assert r["rc"] in (0, 1) and r["stderr_lines"] >= 2 and not r["stopped"]
+    assert r["first_lines"][0].startswith("torchperf: reading the asv history in ")
+    assert 0 < r["first_line_s"] <= r["total_s"] and r["longest_silence_s"] <= r["total_s"]
+    assert r["warnings_after_summary"] == 0
