@@ -153,6 +153,11 @@ def test_publish_reports_progress_within_its_long_stages(tmp_path, monkeypatch):
         warnings.simplefilter("ignore")
         publish(html_dir=html, results_dir=fixture / "results", conf_path=fixture / "asv.conf.json",
                 progress=lambda k, n, what: seen.append((k, n, what)))
+    # the regressions page: the change-point scan reports the series it has scanned
+    scans = [w for k, _, w in seen if k == 1 and w.startswith("regressions page: series ")]
+    assert scans and scans[-1].endswith("scanned"), seen
+    done, total = scans[-1].split()[3].split("/")
+    assert done == total and int(total) > 1 and len(scans) >= 2
     files = [w for k, _, w in seen if k == 0 and w.startswith("loading asv results: file ")]
     n_files = len(list((fixture / "results").rglob("*.json"))) - len(list((fixture / "results").rglob("machine.json"))) - 1
     assert files[-1] == f"loading asv results: file {n_files}/{n_files}" and len(files) == n_files

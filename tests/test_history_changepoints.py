@@ -407,3 +407,19 @@ def test_django_worked_example():
     # a large step in form rendering, on a drifting series
     form = by[("virtualenv-py3.10", "time_small_form_render", "4ce59f60")]
     assert form.direction == "regression" and form.ratio > 1.5
+
+
+def test_progress_reports_scanned_series_up_to_all_and_changes_nothing(history):
+    """``progress(done, total)``: non-decreasing, ends at (n, n), and the findings are the same."""
+    import itertools
+
+    from torchperf.history.changepoints import detect_change_points
+
+    df, _ = history
+    n = df.groupby(["machine", "env_name", "benchmark", "param_str"]).ngroups
+    seen: list[tuple[int, int]] = []
+    with_progress = detect_change_points(df, progress=lambda k, t: seen.append((k, t)))
+    assert with_progress == detect_change_points(df)
+    assert any(cp.significant for cp in with_progress)
+    assert seen[0] == (0, n) and seen[-1] == (n, n) and len(seen) >= 3
+    assert all(a[0] <= b[0] and b[1] == n for a, b in itertools.pairwise(seen))

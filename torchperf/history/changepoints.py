@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -929,6 +929,7 @@ def detect_change_points(
     outlier_k: float = 4.0,
     confidence_level: float = 0.95,
     include_insignificant: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[ChangePoint]:
     """Find level shifts in every series of an asv history (multiscale scan, FDR across series).
 
@@ -962,6 +963,9 @@ def detect_change_points(
     include_insignificant : bool, default False
         Also return candidates that failed the q-value or threshold test
         (``significant=False``), e.g. to show near misses.
+    progress : callable, optional
+        ``progress(series_done, series_total)``: called as the series are scanned (at most
+        about 100 times, and once at the end); the library never prints, a caller shows it.
 
     Returns
     -------
@@ -991,7 +995,12 @@ def detect_change_points(
         if ser is not None:
             groups.setdefault((ser.sl["key"][2], ser.sl["key"][3]), []).append(ser)
     raw: list[dict[str, Any]] = []
+    n_scanned, next_report, every = 0, 0, max(1, n_series // 100)
     for group in groups.values():
+        if progress is not None and n_scanned >= next_report:
+            progress(n_scanned, n_series)
+            next_report = n_scanned + every
+        n_scanned += len(group)
         tests = _sibling_tests(group, min_size=min_size, window=window, max_side=window,
                                alpha=split_alpha)
         for ser, rows in zip(group, tests, strict=True):
@@ -1002,6 +1011,8 @@ def detect_change_points(
                 raw.append(_finding(ser, k, p, own_bounds, window=window, min_size=min_size,
                                     cl=confidence_level, thresholds=thresholds,
                                     min_effect=min_effect))
+    if progress is not None:
+        progress(n_series, n_series)
     # The family is every series analysed: a series without a candidate contributes p = 1,
     # so BH's m counts it (otherwise testing many quiet series would look like testing few).
     n_quiet = max(0, n_series - len({(r["machine"], r["env"], r["benchmark"], r["params"]) for r in raw}))

@@ -866,7 +866,10 @@ def _findings_table(findings: Sequence[Any], meta: Mapping[str, Any], *, env_pai
     return "\n".join(parts)
 
 
-def _regressions_page(site: _Site, df: pd.DataFrame, meta: Mapping[str, Any], fdr: float) -> dict[str, Any]:
+def _regressions_page(
+    site: _Site, df: pd.DataFrame, meta: Mapping[str, Any], fdr: float,
+    tick: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     from torchperf.history.compare import compare_revisions
     from torchperf.history.verdicts import assess_history, select_verdicts
 
@@ -889,7 +892,8 @@ def _regressions_page(site: _Site, df: pd.DataFrame, meta: Mapping[str, Any], fd
         f'<p class="note">Noise thresholds (asv <code>regressions_thresholds</code>): '
         f"{_e(', '.join(f'{k}: {v:g}' for k, v in thresholds.items()) or 'default 5%')}</p>",
     ]
-    verdicts = assess_history(df, fdr=fdr)
+    scanned = None if tick is None else (lambda k, n: tick(f"series {k}/{n} scanned"))
+    verdicts = assess_history(df, fdr=fdr, progress=scanned)
     shown = select_verdicts(verdicts)
     ids = {id(v) for v in shown}
     others = [v for v in verdicts if id(v) not in ids]
@@ -1215,8 +1219,9 @@ def build_pages(
     progress : callable, optional
         ``progress(completed, total, description)`` before each of the 4
         stages (regressions, environments, Pareto pages, hub), and within the
-        Pareto stage before each page with the same ``completed`` and a
-        description such as ``"Pareto pages: revision 2/5 (0123abcd)"``; the
+        regressions stage as series are scanned (``"regressions page: series 40/400
+        scanned"``) and the Pareto stage before each page, with the same ``completed``
+        and a description such as ``"Pareto pages: revision 2/5 (0123abcd)"``; the
         library never prints, the CLI shows it on stderr.
 
     Returns
@@ -1241,7 +1246,7 @@ def build_pages(
             progress(k, 4, what)
 
     stage(0, "regressions page")
-    reg = _regressions_page(site, df, meta, fdr)
+    reg = _regressions_page(site, df, meta, fdr, tick=lambda what: stage(0, f"regressions page: {what}"))
     stage(1, "environments page")
     envs = _environments_page(site, df, meta, fdr)
     # revisions with zoo latency results
