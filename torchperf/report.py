@@ -1256,7 +1256,7 @@ def _html_overview(data: Mapping[str, Any], unstable: Mapping[tuple[str, str], s
         status = f'<span class="status partial">{word}</span>'
     parts.append(
         "<p><strong>Compared:</strong> " + h("; ".join(_compared_facts(data))) + ". "
-        f"Run created {h(run['created'])}; status: {status}.</p>"
+        f"Run created {h(run['created'])}, updated {h(run['updated'])}; status: {status}.</p>"
     )
     if data["models"]:
         parts.append("<p>Models: " + ", ".join(h(m) for m in data["models"]) + ".</p>")
