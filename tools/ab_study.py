@@ -113,7 +113,7 @@ def run_ab(a: str, b: str, max_time: float) -> dict:
     js = json.loads(p.stdout)
     return {"flagged": p.returncode == 1, "verdict": js["verdict"], "ratio": js["ratio"],
             "ci": [js["ci_low"], js["ci_high"]], "pairs": js["pairs"], "blocks": js["blocks"],
-            "stop": js["stop_reason"]}
+            "stop": js["stop_reason"], "ab_seconds": js["seconds"]}
 
 
 def run_pyperf(a: str, b: str) -> dict:
@@ -163,6 +163,12 @@ if __name__ == "__main__":
 def study(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     out = open(args.out, "a", encoding="utf-8")
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    out.write(json.dumps({"kind": "study", "argv": sys.argv[1:], "commit": commit, "nice": os.nice(0),
+                          "cpus": os.cpu_count(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                          "load": os.getloadavg()}) + "\n")
+    out.flush()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally: stop the hogs
     hogs = start_hogs(args.hogs)
     deadline = time.monotonic() + 60 * args.minutes
@@ -173,9 +179,10 @@ def study(args: argparse.Namespace) -> None:
             out.flush()
             print("verified CPU-time ratios:", {k: round(v, 4) for k, v in ratios.items()}, flush=True)
         round_no = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and (args.rounds is None or round_no < args.rounds):
+            comparing = round_no % args.comparison_every == 0
             trials = [(w, pct, tool) for w in args.workloads for pct in args.pcts for tool in args.tools
-                      if tool == "ab" or not args.comparison_pcts or pct in args.comparison_pcts]
+                      if tool == "ab" or (comparing and (not args.comparison_pcts or pct in args.comparison_pcts))]
             rng.shuffle(trials)
             for w, pct, tool in trials:
                 if time.monotonic() >= deadline:
@@ -205,8 +212,29 @@ def study(args: argparse.Namespace) -> None:
         out.close()
 
 
+def _label(pct: int) -> str:
+    return "identical" if pct == 100 else f"+{pct - 100} %"
+
+
+def _direction(r: dict) -> str:
+    """"slower", "faster" or "none" (not significant, same, equivalent, inconclusive)."""
+    v = str(r.get("verdict", ""))
+    if "not significant" in v:
+        return "none"
+    return {"slower": "slower", "regression": "slower", "faster": "faster", "improvement": "faster"}.get(v, "none")
+
+
+def _wrong(r: dict) -> bool:
+    """A wrong verdict: identical code called slower or faster; a slowdown called faster; a
+    slowdown of 5 % or more called "equivalent" (within ab's 2 % margin)."""
+    if r["pct"] == 100:
+        return _direction(r) != "none"
+    return _direction(r) == "faster" or (r["pct"] >= 105 and r.get("verdict") == "equivalent")
+
+
 def summarize(path: str) -> None:
-    rows = [json.loads(line) for line in open(path, encoding="utf-8")]
+    """Print the study's tables (markdown) from its JSON lines; the numbers in the docs come from here."""
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
     trials = [r for r in rows if r.get("kind") == "trial" and r.get("flagged") is not None]
     for r in rows:
         if r.get("kind") == "verify":
@@ -216,22 +244,60 @@ def summarize(path: str) -> None:
     loads = [r["load"] for r in trials]
     print(f"{len(trials)} trials ({len(errors)} failed), rounds {1 + max(r['round'] for r in trials)}; "
           f"load average median {statistics.median(loads):.1f} (range {min(loads):.1f}-{max(loads):.1f})")
-    print("| tool | workload | slowdown | flagged slower | mean s / verdict |")
-    print("|---|---|---|---|---|")
-    tools = sorted({r["tool"] for r in trials})
+    print()
+    print("| tool | workload | change | trials | flagged slower | wrong verdicts | verdicts "
+          "| mean s / verdict | load (median) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    tools = [t for t in ("ab", "pyperf", "sequential") if any(r["tool"] == t for r in trials)]
+    pcts = sorted({r["pct"] for r in trials})
     for tool in tools:
-        for w in WORKLOADS:
-            for pct in sorted({r["pct"] for r in trials}):
-                sel = [r for r in trials if r["tool"] == tool and r["workload"] == w and r["pct"] == pct]
-                if sel:
-                    k = sum(r["flagged"] for r in sel)
-                    secs = statistics.fmean(r["seconds"] for r in sel)
-                    label = "identical" if pct == 100 else f"+{pct - 100} %"
-                    print(f"| {tool} | {w} | {label} | {k}/{len(sel)} | {secs:.1f} |")
-    print("| tool | all | | | mean s / verdict |")
+        for pct in pcts:
+            for w in (*WORKLOADS, "both"):
+                sel = [r for r in trials if r["tool"] == tool and r["pct"] == pct and w in ("both", r["workload"])]
+                if not sel:
+                    continue
+                k = sum(bool(r["flagged"]) for r in sel)
+                wrong = sum(_wrong(r) for r in sel)
+                counts: dict[str, int] = {}
+                for r in sel:
+                    v = str(r.get("verdict"))
+                    if r.get("stop") == "time budget":
+                        v += " (budget)"
+                    counts[v] = counts.get(v, 0) + 1
+                verdicts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda x: -x[1]))
+                secs = statistics.fmean(r["seconds"] for r in sel)
+                load = statistics.median(r["load"] for r in sel)
+                bold = "**" if w == "both" else ""
+                print(f"| {bold}{tool}{bold} | {bold}{w}{bold} | {_label(pct)} | {len(sel)} | {bold}{k}/{len(sel)}{bold} "
+                      f"| {wrong} | {verdicts} | {secs:.1f} | {load:.1f} |")
+    print()
+    print("| tool | trials | mean s / verdict | load (median) |")
+    print("|---|---|---|---|")
     for tool in tools:
         sel = [r for r in trials if r["tool"] == tool]
-        print(f"| {tool} | all | | | {statistics.fmean(r['seconds'] for r in sel):.1f} |")
+        print(f"| {tool} | {len(sel)} | {statistics.fmean(r['seconds'] for r in sel):.1f} "
+              f"| {statistics.median(r['load'] for r in sel):.1f} |")
+    shared = sorted({(r["round"], r["workload"], r["pct"]) for r in trials if r["tool"] != "ab"})
+    if shared:
+        print()
+        print("Same rounds (each (round, workload, change) where ab and another tool both ran):")
+        for tool in tools:
+            for pct in pcts:
+                sel = [r for r in trials if r["tool"] == tool and (r["round"], r["workload"], r["pct"]) in shared
+                       and r["pct"] == pct]
+                if sel:
+                    print(f"  {tool} {_label(pct)}: flagged {sum(bool(r['flagged']) for r in sel)}/{len(sel)}")
+    ab = [r for r in trials if r["tool"] == "ab"]
+    if ab:
+        print()
+        print("Targets (issue 17 point 3), torchperf ab:")
+        for pct, goal in ((105, "flagged in >= 95 % of >= 20"), (100, "flagged in <= 5 % of >= 20")):
+            sel = [r for r in ab if r["pct"] == pct]
+            if sel:
+                k = sum(bool(r["flagged"]) for r in sel)
+                print(f"  {_label(pct)}: {k}/{len(sel)} = {100 * k / len(sel):.1f} % ({goal})")
+        print(f"  mean s / verdict over all {len(ab)} ab verdicts: "
+              f"{statistics.fmean(r['seconds'] for r in ab):.1f} (<= 35)")
 
 
 def main() -> int:
@@ -239,6 +305,9 @@ def main() -> int:
     p.add_argument("--out", default="ab_study.jsonl")
     p.add_argument("--summarize", metavar="FILE")
     p.add_argument("--minutes", type=float, default=45)
+    p.add_argument("--rounds", type=int, default=None, help="stop after this many rounds (default: --minutes)")
+    p.add_argument("--comparison-every", type=int, default=1, metavar="K",
+                   help="run pyperf and sequential only in every K-th round (0, K, 2K, ...)")
     p.add_argument("--tools", nargs="+", default=["ab", "pyperf", "sequential"])
     p.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
     p.add_argument("--pcts", nargs="+", type=int, default=[100, 102, 105, 110])
