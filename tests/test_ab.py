@@ -233,3 +233,15 @@ def test_asv_recipe_overlay_venvs(tmp_path, monkeypatch, capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 1 and out["verdict"] == "slower"
     assert out["base"]["python"] == pythons[0] and out["candidate"]["python"] == pythons[1]
+
+
+def test_study_table_in_docs_is_regenerated_from_its_results_file():
+    """docs/measurement.md's point-3 tables are tools/ab_study.py --summarize of the committed results."""
+    proc = subprocess.run([sys.executable, "tools/ab_study.py", "--summarize",
+                           "docs/data/ab_study_2026-12-03.jsonl"], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=120)
+    docs = (ROOT / "docs" / "measurement.md").read_text(encoding="utf-8")
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert len(rows) > 15
+    missing = [line for line in rows if line not in docs]
+    assert not missing, missing
