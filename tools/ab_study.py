@@ -20,8 +20,11 @@ Tools:
 Before the trials the slowdowns are verified: every variant is timed on the thread's CPU
 time in interleaved rounds (``--verify-rounds``), and the measured ratios are printed.
 
-    nice -n 10 python tools/ab_study.py --minutes 45 --out /tmp/ab_study.jsonl
-    python tools/ab_study.py --summarize /tmp/ab_study.jsonl
+    python tools/ab_study.py --minutes 31 --rounds 10 --pcts 100 102 105 --comparison-pcts 102 \
+        --comparison-every 3 --seq-processes 5 --verify-rounds 5 --seed 4 --out /tmp/ab_study4.jsonl
+    python tools/ab_study.py --summarize /tmp/ab_study4.jsonl
+
+(the study of docs/measurement.md, run at nice 0 beside its two background hogs).
 
 Results go to ``--out`` as one JSON line per trial (a killed study keeps what it finished).
 """
