@@ -20,7 +20,7 @@ Tools:
 Before the trials the slowdowns are verified: every variant is timed on the thread's CPU
 time in interleaved rounds (``--verify-rounds``), and the measured ratios are printed.
 
-    python tools/ab_study.py --minutes 31 --rounds 10 --pcts 100 102 105 --comparison-pcts 102 \
+    python tools/ab_study.py --minutes 31 --rounds 10 --pcts 100 102 105 --comparison-pcts 102 \\
         --comparison-every 3 --seq-processes 5 --verify-rounds 5 --seed 4 --out /tmp/ab_study4.jsonl
     python tools/ab_study.py --summarize /tmp/ab_study4.jsonl
 
