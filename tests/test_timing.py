@@ -598,3 +598,25 @@ def test_window_with_calibration_and_bad_value():
     assert m.metadata["measuring_s"] >= 0.05
     with pytest.raises(InvalidParameterError, match="window_s"):
         measure(work, stop=2, clock=clock, window_s=-1)
+
+
+# ------------------------------------------- calibration after warmup (warmed cost)
+def test_measure_auto_number_is_calibrated_on_warmed_code():
+    # per-call cost drops 100x after the first K calls (JIT / caches / lazy init)
+    clock = FakeClock(read_cost_ns=20)
+    k_cold = 6
+    fn = Workload(clock, lambda k: 100_000 if k < k_cold else 1_000)
+    m = measure(fn, number="auto", warmup=FixedWarmup(5), stop=FixedStop(5), clock=clock, warn=False)
+    # a cold calibration would pick number ~2 (2 x 100 us >= 0.2 ms); warmed it must fill 0.2 ms
+    assert m.number * 1_000 >= DEFAULT_MIN_SAMPLE_S * 1e9
+    assert m.metadata["calibration"]["number"] == m.number
+    assert all(s * m.number >= DEFAULT_MIN_SAMPLE_S for s in m.samples_s)
+
+
+def test_measure_fixed_number_is_never_recalibrated():
+    clock = FakeClock(read_cost_ns=20)
+    fn = Workload(clock, lambda k: 100_000 if k < 6 else 1_000)
+    m = measure(fn, number=3, warmup=FixedWarmup(5), stop=FixedStop(4), clock=clock, warn=False)
+    assert m.number == 3
+    assert m.metadata["number_mode"] == "fixed"
+    assert m.warmup.n_calls == 5 * 3  # warmup samples also use the fixed number

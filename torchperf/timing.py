@@ -2,9 +2,10 @@
 
 The measurement protocol (see ``docs/measurement.md``)::
 
-    calibrate (optional, ``number="auto"``)  ->  warmup (discarded)  ->  samples
-                                                                         |
-    one sample = ``clock()``; ``fn()`` x ``number``; ``clock()``  -------+
+    calibrate (provisional, ``number="auto"``)  ->  warmup (discarded)
+      ->  re-calibrate on warmed code (``number="auto"``)  ->  samples
+                                                                 |
+    one sample = ``clock()``; ``fn()`` x ``number``; ``clock()``  --+
     sample value = (t1 - t0) / number   (per-call seconds)
 
 * The clock is :func:`time.perf_counter_ns` (monotonic, integer nanoseconds).
@@ -1167,9 +1168,12 @@ def measure(
 ) -> Measurement:
     """Time ``fn`` with a warmup protocol and a stopping rule, in this process.
 
-    Steps: ``gc.collect()``; calibration when ``number="auto"``
-    (:func:`calibrate_loops`); warmup (discarded); then samples of ``number``
-    calls each until ``stop`` says enough. Each sample is stored as per-call
+    Steps: ``gc.collect()``; a provisional calibration when ``number="auto"``
+    (:func:`calibrate_loops`, sizing the warmup samples); warmup (discarded);
+    re-calibration on the warmed code when ``number="auto"`` (so code that speeds
+    up after warmup gets a ``number`` chosen from its warmed cost; a fixed
+    ``number`` is never changed); then samples of ``number`` calls each until
+    ``stop`` says enough. Each sample is stored as per-call
     seconds (sample time / ``number``). Timer overhead is *not* subtracted:
     calibration keeps it below 1 % instead, which is more robust than
     subtracting a noisy estimate.
@@ -1237,6 +1241,13 @@ def measure(
         n_loops = _check_count("number", number)
         overhead_ns = _loop_overhead_ns(fn, clock, disable_gc, repeats=5)
     warmup_report = warmup_protocol.run(fn, number=n_loops, clock=clock, disable_gc=disable_gc)
+    if calibration is not None and warmup_report.n_calls > 0:
+        # Re-calibrate on warmed code (as pyperf calibrates after its warmups): code that
+        # gets faster after warmup (JIT, caches, lazy init) would otherwise keep the cold,
+        # too small ``number`` and pay timer overhead in every sample.
+        calibration = calibrate_loops(fn, min_sample_s=min_sample_s, clock=clock, disable_gc=disable_gc)
+        n_loops = calibration.number
+        overhead_ns = calibration.overhead_s * 1e9
     window = _check_positive_seconds("window_s", window_s, allow_none=True)
     slice_ns = 0.0
     if window is not None:
