@@ -209,6 +209,10 @@ class LatencyBenchmark(Benchmark):
         if self.warmup_time != 0:
             cap = DEFAULT_WARMUP_S if self.warmup_time < 0 else self.warmup_time
             AdaptiveWarmup(window=5, max_time_s=cap).run(fn, number=int(number), clock=clock)
+            if self.number <= 0:
+                # re-calibrate on warmed code: the cold count is too small for code that
+                # speeds up after warmup (a fixed ``number`` is never changed)
+                number = calibrate_loops(fn, min_sample_s=self.sample_time, clock=clock).number
         total = self._total_samples()
         blocks = max(1, min(self.blocks, total))
         m = measure(
