@@ -364,3 +364,33 @@ def test_latency_replicate_spans_the_measuring_window(suite, monkeypatch):
     assert seen[-1]["window_s"] == 0.03 and seen[-1]["measuring_s"] >= 0.03
     _run(suite, "ok.latency_sum", {"number": 1, "repeat": 1, "warmup_time": 0, "rounds": 1})
     assert seen[-1]["window_s"] is None and seen[-1]["blocks_per_sample"] == 1
+
+
+def test_latency_number_is_calibrated_on_warmed_code():
+    """The asv type chooses ``number`` after its warmup: the first calls of this function take
+    5 ms (a cold calibration picks 1-2 calls per sample); warmed, a call costs about a
+    microsecond and a 5 ms sample needs many. A fixed ``number`` and --quick stay as given."""
+    import time
+
+    def make():
+        state = {"calls": 0}
+
+        def latency_lazy():
+            state["calls"] += 1
+            if state["calls"] <= 3:
+                time.sleep(0.005)
+
+        latency_lazy.window_time = 0
+        latency_lazy.repeat = 3
+        return latency_lazy
+
+    fn = make()
+    res = LatencyBenchmark("m.latency_lazy", fn, [fn]).run()
+    assert res["number"] >= 20, res
+    fn = make()
+    fn.number = 2
+    assert LatencyBenchmark("m.latency_lazy", fn, [fn]).run()["number"] == 2
+    fn = make()
+    fn.number, fn.repeat, fn.warmup_time = 1, 1, 0  # asv --quick
+    quick = LatencyBenchmark("m.latency_lazy", fn, [fn]).run()
+    assert quick["number"] == 1 and len(quick["samples"]) == 1

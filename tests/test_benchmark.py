@@ -771,3 +771,29 @@ def test_benchmark_measuring_window_rule():
     assert min(meta["measuring_s_per_process"]) >= 0.04
     with pytest.raises(InvalidParameterError, match="window_s"):
         Benchmark([tiny], window_s=0, environment={})
+
+
+class _SlowUntilWarm:
+    """A model whose first calls are slow (lazy init, cold caches) and later ones near free."""
+
+    def __init__(self, cold_calls: int = 12, cold_s: float = 0.005) -> None:
+        self.calls, self.cold_calls, self.cold_s = 0, cold_calls, cold_s
+
+    def __call__(self, x):
+        self.calls += 1
+        if self.calls <= self.cold_calls:
+            time.sleep(self.cold_s)
+        return x
+
+
+def test_latency_number_is_calibrated_on_warmed_code():
+    """number='auto' is chosen after warmup: a cold calibration (5 ms calls) would pick 1 call
+    per sample; the warmed callable costs about a microsecond, so a sample needs many more."""
+    model = _SlowUntilWarm(cold_calls=3)
+    r = Benchmark([model], warmup_runs=5, measurement_runs=3, environment=ENV,
+                  window_s=None).run_latency_benchmark((1, 4))
+    (res,) = r.values()
+    assert res.metadata["number"] >= 20, res.metadata["number"]
+    fixed = Benchmark([_SlowUntilWarm()], warmup_runs=5, measurement_runs=3, number=3,
+                      environment=ENV, window_s=None).run_latency_benchmark((1, 4))
+    assert next(iter(fixed.values())).metadata["number"] == 3
