@@ -163,12 +163,11 @@ def test_publish_reports_progress_within_its_long_stages(tmp_path, monkeypatch):
     assert files[-1] == f"loading asv results: file {n_files}/{n_files}" and len(files) == n_files
 
     # the Pareto stage: one call per revision page (a zoo history of 3 commits)
-    import importlib.util
+    from tooling import load_tool
 
-    spec = importlib.util.spec_from_file_location("check_site", Path(__file__).parents[1] / "tools" / "check_site.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     from torchperf.history import load_results
+
+    tool = load_tool("check_site")
 
     repo = tool.make_demo_history(tmp_path / "repo", commits=3, environments=1, regress_at=2)
     pages: list[tuple[int, int, str]] = []

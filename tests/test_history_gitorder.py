@@ -197,13 +197,9 @@ def _readme_history_commands() -> list[str]:
 
 
 def _site_tool():
-    import importlib.util
+    from tooling import load_tool
 
-    spec = importlib.util.spec_from_file_location("check_site", README.parent / "tools" / "check_site.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("check_site")
 
 
 @pytest.mark.slow

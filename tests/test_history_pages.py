@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html.parser
-import importlib.util
 import io
 import json
 import re
@@ -20,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from tooling import load_tool
 
 from torchperf.errors import InvalidParameterError, MissingDependencyError, ResultsFileError
 
@@ -27,14 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "asv-history"
 EVIL = "<img src=x onerror=alert(1)>"
 EVIL2 = "m</script><script>alert(2)</script>"
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("check_site", ROOT / "tools" / "check_site.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _asv_index_html() -> str:
@@ -50,7 +42,7 @@ def demo(tmp_path_factory):
     from torchperf.site.pages import build_pages
 
     root = tmp_path_factory.mktemp("pages")
-    repo = _tool().make_demo_history(root / "repo", commits=4, environments=1, regress_at=2)
+    repo = load_tool("check_site").make_demo_history(root / "repo", commits=4, environments=1, regress_at=2)
     df = load_results(repo / "results")
     out = root / "html" / "torchperf"
     with warnings.catch_warnings():

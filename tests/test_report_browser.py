@@ -6,7 +6,6 @@ Drives ``tools/render_report.py`` (Chrome DevTools Protocol over a pipe).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import warnings
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tooling import load_tool
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +28,6 @@ def _chromium() -> str:
     if not path or not os.access(path, os.X_OK):
         pytest.skip(f"Chromium not installed at {CHROMIUM}; run tools/install-chromium.sh")
     return path
-
-
-def _render_tool():
-    spec = importlib.util.spec_from_file_location("render_report", ROOT / "tools" / "render_report.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _run_with_names(tmp_path: Path, names: list[str]) -> Path:
@@ -74,7 +66,7 @@ def test_report_renders_in_chromium_and_injection_stays_text(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         files = render_run(path, tmp_path / "report")
-    tool = _render_tool()
+    tool = load_tool("render_report")
     shot = tmp_path / "shot.png"
     info = tool.render(files["report.html"], chromium=chromium, screenshot=shot)
     problems = tool.check(info, min_images=3, min_tables=5, require_text=(EVIL, "</script>"))
@@ -92,7 +84,7 @@ def test_render_tool_detects_a_broken_page(tmp_path):
     chromium = _chromium()
     bad = tmp_path / "bad.html"
     bad.write_text(f"<html><body>{EVIL}<table><tr><td>x</td></tr></table></body></html>")
-    tool = _render_tool()
+    tool = load_tool("render_report")
     info = tool.render(bad, chromium=chromium)
     problems = tool.check(info, min_images=1, min_tables=1)
     assert any("did not decode" in p for p in problems)
@@ -150,7 +142,7 @@ def test_zoo_report_opens_with_a_one_screen_summary_banner_above_verdicts(tmp_pa
     lat = run["results"]["latency"]["mlp-neighbour"]
     assert lat.cv > 0.3, (lat.values, dict(lat.metadata))  # the unstable model is unstable
 
-    tool = _render_tool()
+    tool = load_tool("render_report")
     shot = tmp_path / "report.png"
     info = tool.render(files["report.html"], chromium=chromium, screenshot=shot)
     assert tool.check(info, min_images=3, min_tables=1) == []

@@ -9,7 +9,6 @@ signature are all exercised.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,18 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from tooling import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("asv")
 pytest.importorskip("matplotlib")
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("check_site", ROOT / "tools" / "check_site.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _docs_plugin_entry() -> list[str]:
@@ -46,7 +39,7 @@ def _asv_publish(repo: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_asv_publish_with_the_plugin_writes_torchperf_pages(tmp_path):
-    repo = _tool().make_demo_history(tmp_path / "repo", commits=3, environments=1, regress_at=1)
+    repo = load_tool("check_site").make_demo_history(tmp_path / "repo", commits=3, environments=1, regress_at=1)
     conf_path = repo / "asv.conf.json"
     conf = json.loads(conf_path.read_text(encoding="utf-8"))
     conf["plugins"] = _docs_plugin_entry()  # exactly what docs/site.md tells users to write
@@ -69,7 +62,7 @@ def test_asv_publish_with_the_plugin_writes_torchperf_pages(tmp_path):
 
 def test_without_the_plugin_asv_publish_writes_only_asvs_site(tmp_path):
     """The repository default (plugin off): pages come from ``torchperf publish`` afterwards."""
-    repo = _tool().make_demo_history(tmp_path / "repo", commits=2, environments=1, regress_at=1)
+    repo = load_tool("check_site").make_demo_history(tmp_path / "repo", commits=2, environments=1, regress_at=1)
     proc = _asv_publish(repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     html = repo / "html"

@@ -10,12 +10,12 @@ and, once, the npm registry (or a warm ``$TORCHPERF_CACHE_DIR``).
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import warnings
 from pathlib import Path
 
 import pytest
+from tooling import load_tool
 
 from torchperf.errors import MissingDependencyError
 
@@ -24,17 +24,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("check_site", ROOT / "tools" / "check_site.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    tool = _tool()
+    tool = load_tool("check_site")
     if tool.find_chromium() is None:
         pytest.skip("Chromium not installed; run tools/install-chromium.sh")
     root = tmp_path_factory.mktemp("site")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import decimal
 import html
-import importlib.util
 import json
 import math
 import re
@@ -19,6 +18,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from tooling import load_tool
 
 from torchperf.errors import InvalidParameterError
 
@@ -27,21 +27,13 @@ EVIL = "<img src=x onerror=alert(1)>"
 EVIL2 = "m</script><script>alert(2)</script>"
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("check_site", ROOT / "tools" / "check_site.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     """A synthetic zoo history: 6 commits, 2 environments, a 30% step of mlp-int8 at commit 3."""
     from torchperf.history import load_results
 
     root = tmp_path_factory.mktemp("explorer")
-    repo = _tool().make_demo_history(root / "repo", commits=6, environments=2, regress_at=3)
+    repo = load_tool("check_site").make_demo_history(root / "repo", commits=6, environments=2, regress_at=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = load_results(repo / "results")
@@ -236,7 +228,7 @@ def test_page_embeds_payload_and_keeps_a_static_fallback(page, payload):
 
 @pytest.fixture(scope="module")
 def explored(page, payload):
-    tool = _tool()
+    tool = load_tool("check_site")
     exe = tool.find_chromium()
     if exe is None:
         pytest.skip("Chromium not installed; run tools/install-chromium.sh")
@@ -307,7 +299,7 @@ def test_explorer_steps_with_keys_and_shows_tooltips(explored, payload):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_explorer_tooltip_shows_injected_names_as_text(page, payload):
-    tool = _tool()
+    tool = load_tool("check_site")
     exe = tool.find_chromium()
     if exe is None:
         pytest.skip("Chromium not installed; run tools/install-chromium.sh")
@@ -327,7 +319,7 @@ def test_explorer_tooltip_shows_injected_names_as_text(page, payload):
 @pytest.mark.slow
 def test_explorer_scale_command_measures_weight_and_load_time(tmp_path, capsys):
     """`tools/check_site.py --explorer-scale DIR --revisions N` (docs/site.md), small N."""
-    tool = _tool()
+    tool = load_tool("check_site")
     if tool.find_chromium() is None:
         pytest.skip("Chromium not installed; run tools/install-chromium.sh")
     with warnings.catch_warnings():
@@ -348,7 +340,7 @@ def test_explorer_scale_command_measures_weight_and_load_time(tmp_path, capsys):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_page_without_javascript_shows_the_static_view(page):
-    tool = _tool()
+    tool = load_tool("check_site")
     exe = tool.find_chromium()
     if exe is None:
         pytest.skip("Chromium not installed; run tools/install-chromium.sh")
